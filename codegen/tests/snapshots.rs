@@ -109,15 +109,10 @@ fn sensitive_fields_are_redacted_and_readonly_crates_cannot_write() {
         .expect("valid");
     let output = hubgen_codegen::generate(&ir, &hubgen_codegen::Config::default());
     let rust = &output.files["generated/billing/src/lib.rs"];
-    for write in [
-        "pub async fn insert",
-        "pub async fn update",
-        "pub async fn delete",
-        "pub async fn upsert",
-    ] {
+    for write in ["pub fn insert", "pub fn update", "pub fn delete", "pub fn upsert"] {
         assert!(!rust.contains(write), "a read-only hub has no `{write}`");
     }
-    assert!(rust.contains("pub async fn get("));
+    assert!(rust.contains("pub fn get<"));
     let ir = hubgen_schema::compile(include_str!("../../schema/platform.hubs"))
         .ir
         .expect("valid");

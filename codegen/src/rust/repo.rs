@@ -116,6 +116,10 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
 }
 
 fn repo_struct(shape: &Shape, methods: Vec<TokenStream>, impls: TokenStream) -> TokenStream {
+    let methods: Vec<TokenStream> = {
+        let block: syn::ItemImpl = syn::parse2(quote!(impl Repo { #(#methods)* })).expect("repository methods parse");
+        block.items.into_iter().map(|item| returning_future(item, shape.receiver)).collect()
+    };
     let (hub, table) = (shape.hub, shape.table);
     let repo = &shape.repo;
     let doc = format!(
@@ -150,6 +154,63 @@ fn repo_struct(shape: &Shape, methods: Vec<TokenStream>, impls: TokenStream) -> 
 
         #impls
     }
+}
+
+/// A method written as an `async fn` made a plain `fn` returning a future
+/// that lives as long as its arguments' borrows (`'a`): the runtime's own
+/// future where the body only awaits it, else an `async move` block. An
+/// `async fn` is a coroutine of its own for the compiler to check in every
+/// hub crate, for nothing: nearly a third of what a repository costs to
+/// build. Callers are the same (`.await`); the signatures hold in editions
+/// 2021 and 2024 alike (`hub!` expands in the caller's).
+fn returning_future(item: syn::ImplItem, receiver: Receiver) -> TokenStream {
+    let syn::ImplItem::Fn(mut f) = item else {
+        return quote!(#item);
+    };
+    if f.sig.asyncness.take().is_none() {
+        return quote!(#f);
+    }
+    let a: syn::Lifetime = syn::parse_quote!('a);
+    f.sig.generics.params.push(syn::parse_quote!('a));
+    // A `TenantTx<'_>` lives in the future too: its lifetime is named and captured.
+    let tenant = matches!(receiver, Receiver::Tenant);
+    if tenant {
+        f.sig.generics.params.push(syn::parse_quote!('t));
+    }
+    for input in f.sig.inputs.iter_mut() {
+        let syn::FnArg::Typed(arg) = input else { continue };
+        let syn::Type::Reference(reference) = &mut *arg.ty else { continue };
+        reference.lifetime = Some(a.clone());
+        match &mut *reference.elem {
+            syn::Type::ImplTrait(bounds) => {
+                bounds.bounds.push(syn::TypeParamBound::Lifetime(a.clone()));
+                let bounds = bounds.clone();
+                *reference.elem = syn::parse_quote!((#bounds));
+            }
+            elem if tenant && quote!(#elem).to_string().contains("TenantTx") => *elem = syn::parse_quote!(::hubgen_runtime::TenantTx<'t>),
+            _ => {}
+        }
+    }
+    let syn::ReturnType::Type(_, output) = &f.sig.output else {
+        unreachable!("repository methods return a Result")
+    };
+    let capture = if tenant { quote!(use<'a, 't>) } else { quote!('a) };
+    f.sig.output = syn::parse_quote!(-> impl ::std::future::Future<Output = #output> + #capture);
+    let stmts = &f.block.stmts;
+    // The body awaits one call, last, and does nothing else that needs a coroutine.
+    let only_awaits_last = match stmts.split_last() {
+        Some((syn::Stmt::Expr(syn::Expr::Await(awaited), None), rest)) => {
+            let call = &awaited.base;
+            let before = quote!(#(#rest)* #call).to_string();
+            (!before.contains(". await") && !before.contains('?')).then(|| (rest.to_vec(), awaited.base.clone()))
+        }
+        _ => None,
+    };
+    f.block = match only_awaits_last {
+        Some((rest, call)) => syn::parse_quote!({ #(#rest)* #call }),
+        None => syn::parse_quote!({ async move { #(#stmts)* } }),
+    };
+    quote!(#f)
 }
 
 /// The executor parameter a repository method takes, borrowed for `lifetime`

@@ -812,35 +812,43 @@ pub mod app_registry {
     pub struct AppRegistryRepo;
     impl AppRegistryRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::AppRegistryId,
-        ) -> Result<Option<AppRegistry>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<AppRegistry>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::AppRegistryId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_registry" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::AppRegistryId],
-        ) -> Result<Vec<AppRegistry>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::AppRegistryId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<AppRegistry>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &AppRegistryFilter,
-            page: &::hubgen_runtime::PageRequest<AppRegistrySort>,
-        ) -> Result<::hubgen_runtime::Page<AppRegistry>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a AppRegistryFilter,
+            page: &'a ::hubgen_runtime::PageRequest<AppRegistrySort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<AppRegistry>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 8usize] = [
                 r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
                 r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
@@ -862,42 +870,37 @@ pub mod app_registry {
                 "app_type desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &AppRegistry| match page.sort {
-                        AppRegistrySort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        AppRegistrySort::Category => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.category, &row.id),
-                            )
-                        }
-                        AppRegistrySort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                        AppRegistrySort::AppType => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.app_type, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &AppRegistry| match page.sort {
+                    AppRegistrySort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    AppRegistrySort::Category => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.category, &row.id))
+                    }
+                    AppRegistrySort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                    AppRegistrySort::AppType => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.app_type, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &AppRegistryFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a AppRegistryFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."app_registry" WHERE ($1::character varying(100)[] IS NULL OR "category" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "category" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "category" < $3::character varying(100)) AND ($4::bool IS NULL OR ("category" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "app_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "app_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "app_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("app_type" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -908,55 +911,69 @@ pub mod app_registry {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewAppRegistry,
-        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewAppRegistry,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppRegistry, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewAppRegistry],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewAppRegistry],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", u."category", COALESCE(u."app_type", 'INTEGRATION'), COALESCE(u."status", 'ACTIVE'), u."version", u."developer", u."icon_url", u."screenshots", u."features", u."requirements", u."pricing", u."configuration_schema", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(100)[], $5::character varying(50)[], $6::character varying(50)[], $7::character varying(50)[], $8::character varying(255)[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::timestamp without time zone[], $16::timestamp without time zone[]) AS u("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewAppRegistry],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewAppRegistry],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::AppRegistryId,
-            patch: &AppRegistryPatch,
-        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a AppRegistryPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppRegistry, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::AppRegistryId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."app_registry" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewAppRegistry,
-        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewAppRegistry,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppRegistry, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($3::text, "public"."app_registry"."description"), "category" = COALESCE($4::character varying(100), "public"."app_registry"."category"), "app_type" = COALESCE($5::character varying(50), "public"."app_registry"."app_type"), "status" = COALESCE($6::character varying(50), "public"."app_registry"."status"), "version" = COALESCE($7::character varying(50), "public"."app_registry"."version"), "developer" = COALESCE($8::character varying(255), "public"."app_registry"."developer"), "icon_url" = COALESCE($9::text, "public"."app_registry"."icon_url"), "screenshots" = COALESCE($10::jsonb, "public"."app_registry"."screenshots"), "features" = COALESCE($11::jsonb, "public"."app_registry"."features"), "requirements" = COALESCE($12::jsonb, "public"."app_registry"."requirements"), "pricing" = COALESCE($13::jsonb, "public"."app_registry"."pricing"), "configuration_schema" = COALESCE($14::jsonb, "public"."app_registry"."configuration_schema"), "created_at" = COALESCE($15::timestamp without time zone, "public"."app_registry"."created_at"), "updated_at" = COALESCE($16::timestamp without time zone, now()) RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppRegistryFilter {
@@ -1558,35 +1575,46 @@ pub mod app_subscriptions {
     pub struct AppSubscriptionRepo;
     impl AppSubscriptionRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppSubscriptionId,
-        ) -> Result<Option<AppSubscription>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<AppSubscription>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppSubscriptionId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_subscriptions" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::AppSubscriptionId],
-        ) -> Result<Vec<AppSubscription>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::AppSubscriptionId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<AppSubscription>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AppSubscriptionFilter,
-            page: &::hubgen_runtime::PageRequest<AppSubscriptionSort>,
-        ) -> Result<::hubgen_runtime::Page<AppSubscription>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AppSubscriptionFilter,
+            page: &'a ::hubgen_runtime::PageRequest<AppSubscriptionSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<AppSubscription>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -1604,33 +1632,34 @@ pub mod app_subscriptions {
                 "status desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &AppSubscription| match page.sort {
-                        AppSubscriptionSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        AppSubscriptionSort::AppId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
-                        }
-                        AppSubscriptionSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &AppSubscription| match page.sort {
+                    AppSubscriptionSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    AppSubscriptionSort::AppId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
+                    }
+                    AppSubscriptionSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AppSubscriptionFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AppSubscriptionFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."app_subscriptions" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1641,73 +1670,90 @@ pub mod app_subscriptions {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `app_id`, `tenant_id` equal these values.
-        pub async fn get_by_app_id_and_tenant_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_app_id_and_tenant_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             app_id: ids::AppRegistryId,
             tenant_id: ids::TenantId,
-        ) -> Result<Option<AppSubscription>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<AppSubscription>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE "app_id" = $1::uuid AND "tenant_id" = $2::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (app_id, tenant_id))
-                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewAppSubscription,
-        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewAppSubscription,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppSubscription, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewAppSubscription],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewAppSubscription],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", COALESCE(u."status", 'ACTIVE'), u."plan", u."configuration", u."usage_stats", u."billing_info", COALESCE(u."subscribed_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewAppSubscription],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewAppSubscription],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppSubscriptionId,
-            patch: &AppSubscriptionPatch,
-        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a AppSubscriptionPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppSubscription, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppSubscriptionId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."app_subscriptions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewAppSubscription,
-        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewAppSubscription,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppSubscription, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "app_id" = EXCLUDED."app_id", "status" = COALESCE($3::character varying(50), "public"."app_subscriptions"."status"), "plan" = COALESCE($4::character varying(50), "public"."app_subscriptions"."plan"), "configuration" = COALESCE($5::jsonb, "public"."app_subscriptions"."configuration"), "usage_stats" = COALESCE($6::jsonb, "public"."app_subscriptions"."usage_stats"), "billing_info" = COALESCE($7::jsonb, "public"."app_subscriptions"."billing_info"), "subscribed_at" = COALESCE($8::timestamp without time zone, "public"."app_subscriptions"."subscribed_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `app_id`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_app_id_and_tenant_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewAppSubscription,
-        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
+        pub fn upsert_by_app_id_and_tenant_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewAppSubscription,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppSubscription, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("app_id", "tenant_id") DO UPDATE SET "status" = COALESCE($3::character varying(50), "public"."app_subscriptions"."status"), "plan" = COALESCE($4::character varying(50), "public"."app_subscriptions"."plan"), "configuration" = COALESCE($5::jsonb, "public"."app_subscriptions"."configuration"), "usage_stats" = COALESCE($6::jsonb, "public"."app_subscriptions"."usage_stats"), "billing_info" = COALESCE($7::jsonb, "public"."app_subscriptions"."billing_info"), "subscribed_at" = COALESCE($8::timestamp without time zone, "public"."app_subscriptions"."subscribed_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppSubscriptionFilter {
@@ -2232,35 +2278,43 @@ pub mod app_guards {
     pub struct AppGuardRepo;
     impl AppGuardRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppGuardId,
-        ) -> Result<Option<AppGuard>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<AppGuard>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppGuardId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_guards" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::AppGuardId],
-        ) -> Result<Vec<AppGuard>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::AppGuardId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<AppGuard>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AppGuardFilter,
-            page: &::hubgen_runtime::PageRequest<AppGuardSort>,
-        ) -> Result<::hubgen_runtime::Page<AppGuard>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AppGuardFilter,
+            page: &'a ::hubgen_runtime::PageRequest<AppGuardSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<AppGuard>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -2278,36 +2332,32 @@ pub mod app_guards {
                 "guard_type desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &AppGuard| match page.sort {
-                        AppGuardSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        AppGuardSort::AppId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
-                        }
-                        AppGuardSort::GuardType => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.guard_type, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &AppGuard| match page.sort {
+                    AppGuardSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    AppGuardSort::AppId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
+                    }
+                    AppGuardSort::GuardType => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.guard_type, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AppGuardFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AppGuardFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."app_guards" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "guard_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "guard_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "guard_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("guard_type" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2318,55 +2368,69 @@ pub mod app_guards {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewAppGuard,
-        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewAppGuard,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppGuard, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewAppGuard],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewAppGuard],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", u."guard_type", COALESCE(u."status", 'ACTIVE'), u."rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewAppGuard],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewAppGuard],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppGuardId,
-            patch: &AppGuardPatch,
-        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a AppGuardPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppGuard, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AppGuardId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."app_guards" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewAppGuard,
-        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewAppGuard,
+        ) -> impl ::std::future::Future<
+            Output = Result<AppGuard, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "app_id" = EXCLUDED."app_id", "guard_type" = EXCLUDED."guard_type", "status" = COALESCE($4::character varying(50), "public"."app_guards"."status"), "rules" = COALESCE($5::jsonb, "public"."app_guards"."rules"), "created_at" = COALESCE($6::timestamp without time zone, "public"."app_guards"."created_at"), "updated_at" = COALESCE($7::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppGuardFilter {

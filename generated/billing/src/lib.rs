@@ -678,35 +678,43 @@ pub mod plans {
     pub struct PlanRepo;
     impl PlanRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::PlanId,
-        ) -> Result<Option<Plan>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Plan>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::PlanId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."plans" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::PlanId],
-        ) -> Result<Vec<Plan>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::PlanId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Plan>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &PlanFilter,
-            page: &::hubgen_runtime::PageRequest<PlanSort>,
-        ) -> Result<::hubgen_runtime::Page<Plan>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a PlanFilter,
+            page: &'a ::hubgen_runtime::PageRequest<PlanSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Plan>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -720,28 +728,29 @@ pub mod plans {
                 "status desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Plan| match page.sort {
-                        PlanSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                        PlanSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Plan| match page.sort {
+                    PlanSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    PlanSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &PlanFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a PlanFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."plans" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -752,12 +761,14 @@ pub mod plans {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `code` equal these values.
-        pub async fn get_by_code(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_code<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             code: String,
-        ) -> Result<Option<Plan>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Plan>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE "code" = $1::character varying(50)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (code,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (code,))
         }
     }
     impl ::hubgen_runtime::repo::Filter for PlanFilter {
@@ -1259,35 +1270,43 @@ pub mod entitlements {
     pub struct EntitlementRepo;
     impl EntitlementRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::EntitlementId,
-        ) -> Result<Option<Entitlement>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Entitlement>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::EntitlementId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."entitlements" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::EntitlementId],
-        ) -> Result<Vec<Entitlement>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::EntitlementId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Entitlement>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &EntitlementFilter,
-            page: &::hubgen_runtime::PageRequest<EntitlementSort>,
-        ) -> Result<::hubgen_runtime::Page<Entitlement>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a EntitlementFilter,
+            page: &'a ::hubgen_runtime::PageRequest<EntitlementSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Entitlement>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -1301,30 +1320,31 @@ pub mod entitlements {
                 "plan_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Entitlement| match page.sort {
-                        EntitlementSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        EntitlementSort::PlanId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.plan_id, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Entitlement| match page.sort {
+                    EntitlementSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    EntitlementSort::PlanId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.plan_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &EntitlementFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a EntitlementFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."entitlements" WHERE ($1::uuid[] IS NULL OR "plan_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "plan_id" >= $2::uuid) AND ($3::uuid IS NULL OR "plan_id" < $3::uuid) AND ($4::bool IS NULL OR ("plan_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1335,18 +1355,19 @@ pub mod entitlements {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `feature_key` equal these values.
-        pub async fn get_by_tenant_id_and_feature_key(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_tenant_id_and_feature_key<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             tenant_id: ids::TenantId,
             feature_key: String,
-        ) -> Result<Option<Entitlement>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Entitlement>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE "tenant_id" = $1::uuid AND "feature_key" = $2::character varying(100)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                    &mut *tx,
-                    SQL,
-                    (tenant_id, feature_key),
-                )
-                .await
+                &mut *tx,
+                SQL,
+                (tenant_id, feature_key),
+            )
         }
     }
     impl ::hubgen_runtime::repo::Filter for EntitlementFilter {
@@ -2045,35 +2066,43 @@ pub mod invoices {
     pub struct InvoiceRepo;
     impl InvoiceRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::InvoiceId,
-        ) -> Result<Option<Invoice>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Invoice>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::InvoiceId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."invoices" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::InvoiceId],
-        ) -> Result<Vec<Invoice>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::InvoiceId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Invoice>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &InvoiceFilter,
-            page: &::hubgen_runtime::PageRequest<InvoiceSort>,
-        ) -> Result<::hubgen_runtime::Page<Invoice>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a InvoiceFilter,
+            page: &'a ::hubgen_runtime::PageRequest<InvoiceSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Invoice>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -2091,33 +2120,32 @@ pub mod invoices {
                 "due_at desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Invoice| match page.sort {
-                        InvoiceSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        InvoiceSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                        InvoiceSort::DueAt => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.due_at, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Invoice| match page.sort {
+                    InvoiceSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    InvoiceSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                    InvoiceSort::DueAt => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.due_at, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &InvoiceFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a InvoiceFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."invoices" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "due_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "due_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "due_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("due_at" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2128,13 +2156,14 @@ pub mod invoices {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `invoice_number` equal these values.
-        pub async fn get_by_invoice_number(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_invoice_number<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             invoice_number: String,
-        ) -> Result<Option<Invoice>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Invoice>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE "invoice_number" = $1::character varying(50)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (invoice_number,))
-                .await
         }
     }
     impl ::hubgen_runtime::repo::Filter for InvoiceFilter {

@@ -785,35 +785,46 @@ pub mod runtime_configs {
     pub struct RuntimeConfigRepo;
     impl RuntimeConfigRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RuntimeConfigId,
-        ) -> Result<Option<RuntimeConfig>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<RuntimeConfig>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RuntimeConfigId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."runtime_configs" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            keys: &[ids::RuntimeConfigId],
-        ) -> Result<Vec<RuntimeConfig>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            keys: &'a [ids::RuntimeConfigId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<RuntimeConfig>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &RuntimeConfigFilter,
-            page: &::hubgen_runtime::PageRequest<RuntimeConfigSort>,
-        ) -> Result<::hubgen_runtime::Page<RuntimeConfig>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a RuntimeConfigFilter,
+            page: &'a ::hubgen_runtime::PageRequest<RuntimeConfigSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<RuntimeConfig>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 10usize] = [
                 r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
                 r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
@@ -839,48 +850,40 @@ pub mod runtime_configs {
                 "category desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &RuntimeConfig| match page.sort {
-                        RuntimeConfigSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        RuntimeConfigSort::ConfigKey => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.config_key, &row.id),
-                            )
-                        }
-                        RuntimeConfigSort::Scope => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.scope, &row.id))
-                        }
-                        RuntimeConfigSort::TenantId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.tenant_id, &row.id),
-                            )
-                        }
-                        RuntimeConfigSort::Category => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.category, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &RuntimeConfig| match page.sort {
+                    RuntimeConfigSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    RuntimeConfigSort::ConfigKey => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.config_key, &row.id))
+                    }
+                    RuntimeConfigSort::Scope => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.scope, &row.id))
+                    }
+                    RuntimeConfigSort::TenantId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                    }
+                    RuntimeConfigSort::Category => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.category, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &RuntimeConfigFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a RuntimeConfigFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."runtime_configs" WHERE ($1::character varying(255)[] IS NULL OR "config_key" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "config_key" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "config_key" < $3::character varying(255)) AND ($4::bool IS NULL OR ("config_key" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "scope" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "scope" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "scope" < $7::character varying(50)) AND ($8::bool IS NULL OR ("scope" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR "tenant_id" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR "tenant_id" >= $10::uuid) AND ($11::uuid IS NULL OR "tenant_id" < $11::uuid) AND ($12::bool IS NULL OR ("tenant_id" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "category" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "category" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "category" < $15::character varying(100)) AND ($16::bool IS NULL OR ("category" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -891,71 +894,89 @@ pub mod runtime_configs {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `config_key` equal these values.
-        pub async fn get_by_config_key(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn get_by_config_key<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             config_key: String,
-        ) -> Result<Option<RuntimeConfig>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<RuntimeConfig>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE "config_key" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (config_key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (config_key,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewRuntimeConfig,
-        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewRuntimeConfig,
+        ) -> impl ::std::future::Future<
+            Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewRuntimeConfig],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewRuntimeConfig],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."scope", u."user_id", u."category", u."description", COALESCE(u."is_encrypted", FALSE), u."validation_rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::character varying(100)[], $8::text[], $9::boolean[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewRuntimeConfig],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewRuntimeConfig],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RuntimeConfigId,
-            patch: &RuntimeConfigPatch,
-        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a RuntimeConfigPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RuntimeConfigId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."runtime_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewRuntimeConfig,
-        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewRuntimeConfig,
+        ) -> impl ::std::future::Future<
+            Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("id") DO UPDATE SET "config_key" = EXCLUDED."config_key", "config_value" = COALESCE($3::text, "public"."runtime_configs"."config_value"), "config_type" = COALESCE($4::character varying(50), "public"."runtime_configs"."config_type"), "scope" = EXCLUDED."scope", "user_id" = COALESCE($6::uuid, "public"."runtime_configs"."user_id"), "category" = COALESCE($7::character varying(100), "public"."runtime_configs"."category"), "description" = COALESCE($8::text, "public"."runtime_configs"."description"), "is_encrypted" = COALESCE($9::boolean, "public"."runtime_configs"."is_encrypted"), "validation_rules" = COALESCE($10::jsonb, "public"."runtime_configs"."validation_rules"), "created_at" = COALESCE($11::timestamp without time zone, "public"."runtime_configs"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_config_key(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewRuntimeConfig,
-        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
+        pub fn upsert_by_config_key<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewRuntimeConfig,
+        ) -> impl ::std::future::Future<
+            Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("config_key") DO UPDATE SET "config_value" = COALESCE($3::text, "public"."runtime_configs"."config_value"), "config_type" = COALESCE($4::character varying(50), "public"."runtime_configs"."config_type"), "scope" = EXCLUDED."scope", "user_id" = COALESCE($6::uuid, "public"."runtime_configs"."user_id"), "category" = COALESCE($7::character varying(100), "public"."runtime_configs"."category"), "description" = COALESCE($8::text, "public"."runtime_configs"."description"), "is_encrypted" = COALESCE($9::boolean, "public"."runtime_configs"."is_encrypted"), "validation_rules" = COALESCE($10::jsonb, "public"."runtime_configs"."validation_rules"), "created_at" = COALESCE($11::timestamp without time zone, "public"."runtime_configs"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for RuntimeConfigFilter {
@@ -1518,35 +1539,46 @@ pub mod environment_configs {
     pub struct EnvironmentConfigRepo;
     impl EnvironmentConfigRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::EnvironmentConfigId,
-        ) -> Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::EnvironmentConfigId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."environment_configs" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::EnvironmentConfigId],
-        ) -> Result<Vec<EnvironmentConfig>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::EnvironmentConfigId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<EnvironmentConfig>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &EnvironmentConfigFilter,
-            page: &::hubgen_runtime::PageRequest<EnvironmentConfigSort>,
-        ) -> Result<::hubgen_runtime::Page<EnvironmentConfig>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a EnvironmentConfigFilter,
+            page: &'a ::hubgen_runtime::PageRequest<EnvironmentConfigSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<EnvironmentConfig>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -1564,39 +1596,34 @@ pub mod environment_configs {
                 "config_key desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &EnvironmentConfig| match page.sort {
-                        EnvironmentConfigSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        EnvironmentConfigSort::Environment => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.environment, &row.id),
-                            )
-                        }
-                        EnvironmentConfigSort::ConfigKey => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.config_key, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &EnvironmentConfig| match page.sort {
+                    EnvironmentConfigSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    EnvironmentConfigSort::Environment => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.environment, &row.id))
+                    }
+                    EnvironmentConfigSort::ConfigKey => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.config_key, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &EnvironmentConfigFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a EnvironmentConfigFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."environment_configs" WHERE ($1::character varying(50)[] IS NULL OR "environment" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "environment" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "environment" < $3::character varying(50)) AND ($4::bool IS NULL OR ("environment" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "config_key" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "config_key" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "config_key" < $7::character varying(255)) AND ($8::bool IS NULL OR ("config_key" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1607,77 +1634,94 @@ pub mod environment_configs {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `environment`, `config_key` equal these values.
-        pub async fn get_by_environment_and_config_key(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_environment_and_config_key<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             environment: String,
             config_key: String,
-        ) -> Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE "environment" = $1::character varying(50) AND "config_key" = $2::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                    &mut *conn,
-                    SQL,
-                    (environment, config_key),
-                )
-                .await
+                &mut *conn,
+                SQL,
+                (environment, config_key),
+            )
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewEnvironmentConfig,
-        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewEnvironmentConfig,
+        ) -> impl ::std::future::Future<
+            Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewEnvironmentConfig],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewEnvironmentConfig],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."environment", u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."description", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::text[], $5::character varying(50)[], $6::text[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewEnvironmentConfig],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewEnvironmentConfig],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::EnvironmentConfigId,
-            patch: &EnvironmentConfigPatch,
-        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a EnvironmentConfigPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::EnvironmentConfigId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."environment_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewEnvironmentConfig,
-        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewEnvironmentConfig,
+        ) -> impl ::std::future::Future<
+            Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "environment" = EXCLUDED."environment", "config_key" = EXCLUDED."config_key", "config_value" = COALESCE($4::text, "public"."environment_configs"."config_value"), "config_type" = COALESCE($5::character varying(50), "public"."environment_configs"."config_type"), "description" = COALESCE($6::text, "public"."environment_configs"."description"), "created_at" = COALESCE($7::timestamp without time zone, "public"."environment_configs"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `environment`, `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_environment_and_config_key(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewEnvironmentConfig,
-        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
+        pub fn upsert_by_environment_and_config_key<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewEnvironmentConfig,
+        ) -> impl ::std::future::Future<
+            Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("environment", "config_key") DO UPDATE SET "config_value" = COALESCE($4::text, "public"."environment_configs"."config_value"), "config_type" = COALESCE($5::character varying(50), "public"."environment_configs"."config_type"), "description" = COALESCE($6::text, "public"."environment_configs"."description"), "created_at" = COALESCE($7::timestamp without time zone, "public"."environment_configs"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for EnvironmentConfigFilter {

@@ -761,35 +761,43 @@ pub mod users {
     pub struct UserRepo;
     impl UserRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserId,
-        ) -> Result<Option<User>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            keys: &[ids::UserId],
-        ) -> Result<Vec<User>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            keys: &'a [ids::UserId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserFilter,
-            page: &::hubgen_runtime::PageRequest<UserSort>,
-        ) -> Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserFilter,
+            page: &'a ::hubgen_runtime::PageRequest<UserSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -807,31 +815,32 @@ pub mod users {
                 "status desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &User| match page.sort {
-                        UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                        UserSort::Email => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
-                        }
-                        UserSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &User| match page.sort {
+                    UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    UserSort::Email => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                    }
+                    UserSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -842,71 +851,89 @@ pub mod users {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `email` equal these values.
-        pub async fn get_by_email(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get_by_email<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             email: String,
-        ) -> Result<Option<User>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE "email" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (email,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (email,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUser,
-        ) -> Result<User, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUser],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUser],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", u."password_hash", u."first_name", u."last_name", COALESCE(u."role", 'USER'), COALESCE(u."status", 'ACTIVE'), COALESCE(u."email_verified", FALSE), u."last_login_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(100)[], $6::character varying(50)[], $7::character varying(50)[], $8::boolean[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUser],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUser],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserId,
-            patch: &UserPatch,
-        ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a UserPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUser,
-        ) -> Result<User, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($4::character varying(100), "public"."users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."users"."last_name"), "role" = COALESCE($6::character varying(50), "public"."users"."role"), "status" = COALESCE($7::character varying(50), "public"."users"."status"), "email_verified" = COALESCE($8::boolean, "public"."users"."email_verified"), "last_login_at" = COALESCE($9::timestamp without time zone, "public"."users"."last_login_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_email(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUser,
-        ) -> Result<User, ::hubgen_runtime::Error> {
+        pub fn upsert_by_email<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("email") DO UPDATE SET "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($4::character varying(100), "public"."users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."users"."last_name"), "role" = COALESCE($6::character varying(50), "public"."users"."role"), "status" = COALESCE($7::character varying(50), "public"."users"."status"), "email_verified" = COALESCE($8::boolean, "public"."users"."email_verified"), "last_login_at" = COALESCE($9::timestamp without time zone, "public"."users"."last_login_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
@@ -1482,35 +1509,43 @@ pub mod user_sessions {
     pub struct UserSessionRepo;
     impl UserSessionRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserSessionId,
-        ) -> Result<Option<UserSession>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<UserSession>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserSessionId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_sessions" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            keys: &[ids::UserSessionId],
-        ) -> Result<Vec<UserSession>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            keys: &'a [ids::UserSessionId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<UserSession>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserSessionFilter,
-            page: &::hubgen_runtime::PageRequest<UserSessionSort>,
-        ) -> Result<::hubgen_runtime::Page<UserSession>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserSessionFilter,
+            page: &'a ::hubgen_runtime::PageRequest<UserSessionSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<UserSession>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
                 r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
@@ -1528,36 +1563,34 @@ pub mod user_sessions {
                 "expires_at desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &UserSession| match page.sort {
-                        UserSessionSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        UserSessionSort::UserId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                        }
-                        UserSessionSort::ExpiresAt => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.expires_at, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &UserSession| match page.sort {
+                    UserSessionSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    UserSessionSort::UserId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                    }
+                    UserSessionSort::ExpiresAt => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.expires_at, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserSessionFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserSessionFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."user_sessions" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "token_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "token_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "token_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("token_hash" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "expires_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "expires_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "expires_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("expires_at" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1568,55 +1601,69 @@ pub mod user_sessions {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserSession,
-        ) -> Result<UserSession, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserSession,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserSession, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserSession],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserSession],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."token_hash", u."expires_at", u."ip_address", u."user_agent", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::timestamp without time zone[], $5::inet[], $6::text[], $7::timestamp without time zone[]) AS u("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserSession],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserSession],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserSessionId,
-            patch: &UserSessionPatch,
-        ) -> Result<UserSession, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a UserSessionPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserSession, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserSessionId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."user_sessions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserSession,
-        ) -> Result<UserSession, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserSession,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserSession, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "token_hash" = EXCLUDED."token_hash", "expires_at" = EXCLUDED."expires_at", "ip_address" = COALESCE($5::inet, "public"."user_sessions"."ip_address"), "user_agent" = COALESCE($6::text, "public"."user_sessions"."user_agent"), "created_at" = COALESCE($7::timestamp without time zone, "public"."user_sessions"."created_at") RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserSessionFilter {

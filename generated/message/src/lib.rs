@@ -950,35 +950,43 @@ pub mod messages {
     pub struct MessageRepo;
     impl MessageRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::MessageId,
-        ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Message>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::MessageId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            keys: &[ids::MessageId],
-        ) -> Result<Vec<Message>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            keys: &'a [ids::MessageId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Message>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &MessageFilter,
-            page: &::hubgen_runtime::PageRequest<MessageSort>,
-        ) -> Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a MessageFilter,
+            page: &'a ::hubgen_runtime::PageRequest<MessageSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 12usize] = [
                 r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "id" LIMIT $22::bigint"#,
                 r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "id" DESC LIMIT $22::bigint"#,
@@ -1008,51 +1016,44 @@ pub mod messages {
                 "created_at desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Message| match page.sort {
-                        MessageSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        MessageSort::ConversationId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.conversation_id, &row.id),
-                            )
-                        }
-                        MessageSort::SenderId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.sender_id, &row.id),
-                            )
-                        }
-                        MessageSort::Channel => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
-                        }
-                        MessageSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                        MessageSort::CreatedAt => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.created_at, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Message| match page.sort {
+                    MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    MessageSort::ConversationId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.conversation_id, &row.id),
+                        )
+                    }
+                    MessageSort::SenderId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.sender_id, &row.id))
+                    }
+                    MessageSort::Channel => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
+                    }
+                    MessageSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                    MessageSort::CreatedAt => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &MessageFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a MessageFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "sender_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "sender_id" >= $6::uuid) AND ($7::uuid IS NULL OR "sender_id" < $7::uuid) AND ($8::bool IS NULL OR ("sender_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "channel" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "channel" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "channel" < $11::character varying(50)) AND ($12::bool IS NULL OR ("channel" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR "created_at" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR "created_at" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR "created_at" < $19::timestamp without time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1063,55 +1064,69 @@ pub mod messages {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewMessage,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewMessage,
+        ) -> impl ::std::future::Future<
+            Output = Result<Message, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewMessage],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewMessage],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", COALESCE(u."message_type", 'TEXT'), u."content", u."sender_id", u."sender_type", u."recipient_id", u."recipient_type", u."channel", COALESCE(u."status", 'SENT'), u."metadata", u."external_message_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), u."delivered_at", u."read_at", $16::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::uuid[], $6::character varying(50)[], $7::uuid[], $8::character varying(50)[], $9::character varying(50)[], $10::character varying(50)[], $11::jsonb[], $12::text[], $13::timestamp without time zone[], $14::timestamp without time zone[], $15::timestamp without time zone[]) AS u("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewMessage],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewMessage],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::MessageId,
-            patch: &MessagePatch,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a MessagePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Message, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::MessageId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewMessage,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewMessage,
+        ) -> impl ::std::future::Future<
+            Output = Result<Message, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "message_type" = COALESCE($3::character varying(50), "public"."messages"."message_type"), "content" = COALESCE($4::text, "public"."messages"."content"), "sender_id" = EXCLUDED."sender_id", "sender_type" = EXCLUDED."sender_type", "recipient_id" = COALESCE($7::uuid, "public"."messages"."recipient_id"), "recipient_type" = COALESCE($8::character varying(50), "public"."messages"."recipient_type"), "channel" = EXCLUDED."channel", "status" = COALESCE($10::character varying(50), "public"."messages"."status"), "metadata" = COALESCE($11::jsonb, "public"."messages"."metadata"), "external_message_id" = COALESCE($12::text, "public"."messages"."external_message_id"), "created_at" = COALESCE($13::timestamp without time zone, "public"."messages"."created_at"), "delivered_at" = COALESCE($14::timestamp without time zone, "public"."messages"."delivered_at"), "read_at" = COALESCE($15::timestamp without time zone, "public"."messages"."read_at") RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
@@ -1775,35 +1790,46 @@ pub mod conversations {
     pub struct ConversationRepo;
     impl ConversationRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::ConversationId,
-        ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::ConversationId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            keys: &[ids::ConversationId],
-        ) -> Result<Vec<Conversation>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            keys: &'a [ids::ConversationId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Conversation>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &ConversationFilter,
-            page: &::hubgen_runtime::PageRequest<ConversationSort>,
-        ) -> Result<::hubgen_runtime::Page<Conversation>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a ConversationFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ConversationSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<Conversation>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 10usize] = [
                 r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
                 r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
@@ -1829,45 +1855,46 @@ pub mod conversations {
                 "last_message_at desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Conversation| match page.sort {
-                        ConversationSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        ConversationSort::ParticipantId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.participant_id, &row.id),
-                            )
-                        }
-                        ConversationSort::Channel => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
-                        }
-                        ConversationSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                        ConversationSort::LastMessageAt => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.last_message_at, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Conversation| match page.sort {
+                    ConversationSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    ConversationSort::ParticipantId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.participant_id, &row.id),
+                        )
+                    }
+                    ConversationSort::Channel => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
+                    }
+                    ConversationSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                    ConversationSort::LastMessageAt => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.last_message_at, &row.id),
+                        )
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &ConversationFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a ConversationFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::uuid[] IS NULL OR "participant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "participant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "participant_id" < $3::uuid) AND ($4::bool IS NULL OR ("participant_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "channel" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "channel" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "channel" < $7::character varying(50)) AND ($8::bool IS NULL OR ("channel" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "last_message_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "last_message_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("last_message_at" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1878,55 +1905,69 @@ pub mod conversations {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewConversation,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewConversation,
+        ) -> impl ::std::future::Future<
+            Output = Result<Conversation, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewConversation],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewConversation],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."participant_id", u."participant_type", u."channel", COALESCE(u."status", 'ACTIVE'), u."last_message_at", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::character varying(50)[], $6::timestamp without time zone[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewConversation],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewConversation],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::ConversationId,
-            patch: &ConversationPatch,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a ConversationPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Conversation, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::ConversationId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewConversation,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewConversation,
+        ) -> impl ::std::future::Future<
+            Output = Result<Conversation, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "participant_id" = EXCLUDED."participant_id", "participant_type" = EXCLUDED."participant_type", "channel" = EXCLUDED."channel", "status" = COALESCE($5::character varying(50), "public"."conversations"."status"), "last_message_at" = COALESCE($6::timestamp without time zone, "public"."conversations"."last_message_at"), "metadata" = COALESCE($7::jsonb, "public"."conversations"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
@@ -2504,35 +2545,43 @@ pub mod routing_rules {
     pub struct RoutingRuleRepo;
     impl RoutingRuleRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RoutingRuleId,
-        ) -> Result<Option<RoutingRule>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<RoutingRule>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RoutingRuleId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."routing_rules" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            keys: &[ids::RoutingRuleId],
-        ) -> Result<Vec<RoutingRule>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            keys: &'a [ids::RoutingRuleId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<RoutingRule>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &RoutingRuleFilter,
-            page: &::hubgen_runtime::PageRequest<RoutingRuleSort>,
-        ) -> Result<::hubgen_runtime::Page<RoutingRule>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a RoutingRuleFilter,
+            page: &'a ::hubgen_runtime::PageRequest<RoutingRuleSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<RoutingRule>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 8usize] = [
                 r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
                 r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
@@ -2554,42 +2603,37 @@ pub mod routing_rules {
                 "status desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &RoutingRule| match page.sort {
-                        RoutingRuleSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        RoutingRuleSort::TenantId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.tenant_id, &row.id),
-                            )
-                        }
-                        RoutingRuleSort::Priority => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.priority, &row.id),
-                            )
-                        }
-                        RoutingRuleSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &RoutingRule| match page.sort {
+                    RoutingRuleSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    RoutingRuleSort::TenantId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                    }
+                    RoutingRuleSort::Priority => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.priority, &row.id))
+                    }
+                    RoutingRuleSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &RoutingRuleFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a RoutingRuleFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."routing_rules" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR "priority" = ANY($5::integer[])) AND ($6::integer IS NULL OR "priority" >= $6::integer) AND ($7::integer IS NULL OR "priority" < $7::integer) AND ($8::bool IS NULL OR ("priority" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2600,55 +2644,69 @@ pub mod routing_rules {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewRoutingRule,
-        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewRoutingRule,
+        ) -> impl ::std::future::Future<
+            Output = Result<RoutingRule, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewRoutingRule],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewRoutingRule],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."name", COALESCE(u."priority", 1), u."conditions", u."actions", COALESCE(u."status", 'ACTIVE'), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::integer[], $4::jsonb[], $5::jsonb[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewRoutingRule],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewRoutingRule],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RoutingRuleId,
-            patch: &RoutingRulePatch,
-        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a RoutingRulePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<RoutingRule, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::RoutingRuleId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."routing_rules" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewRoutingRule,
-        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewRoutingRule,
+        ) -> impl ::std::future::Future<
+            Output = Result<RoutingRule, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "priority" = COALESCE($3::integer, "public"."routing_rules"."priority"), "conditions" = EXCLUDED."conditions", "actions" = EXCLUDED."actions", "status" = COALESCE($6::character varying(50), "public"."routing_rules"."status"), "created_at" = COALESCE($7::timestamp without time zone, "public"."routing_rules"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for RoutingRuleFilter {

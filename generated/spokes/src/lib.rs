@@ -783,38 +783,46 @@ pub mod facebook_connections {
     pub struct FacebookConnectionRepo;
     impl FacebookConnectionRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::FacebookConnectionId,
-        ) -> Result<Option<FacebookConnection>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<FacebookConnection>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::FacebookConnectionId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."facebook_connections" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::FacebookConnectionId],
-        ) -> Result<Vec<FacebookConnection>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::FacebookConnectionId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<FacebookConnection>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &FacebookConnectionFilter,
-            page: &::hubgen_runtime::PageRequest<FacebookConnectionSort>,
-        ) -> Result<
-            ::hubgen_runtime::Page<FacebookConnection>,
-            ::hubgen_runtime::Error,
-        > {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a FacebookConnectionFilter,
+            page: &'a ::hubgen_runtime::PageRequest<FacebookConnectionSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<FacebookConnection>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -832,36 +840,37 @@ pub mod facebook_connections {
                 "connection_status desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &FacebookConnection| match page.sort {
-                        FacebookConnectionSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        FacebookConnectionSort::PageId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.page_id, &row.id))
-                        }
-                        FacebookConnectionSort::ConnectionStatus => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.connection_status, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &FacebookConnection| match page.sort {
+                    FacebookConnectionSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    FacebookConnectionSort::PageId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.page_id, &row.id))
+                    }
+                    FacebookConnectionSort::ConnectionStatus => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.connection_status, &row.id),
+                        )
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &FacebookConnectionFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a FacebookConnectionFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."facebook_connections" WHERE ($1::character varying(100)[] IS NULL OR "page_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "page_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "page_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("page_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "connection_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "connection_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "connection_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("connection_status" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -872,55 +881,69 @@ pub mod facebook_connections {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewFacebookConnection,
-        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewFacebookConnection,
+        ) -> impl ::std::future::Future<
+            Output = Result<FacebookConnection, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewFacebookConnection],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewFacebookConnection],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."page_id", u."page_name", u."page_access_token", u."webhook_secret", COALESCE(u."connection_status", 'ACTIVE'), u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(255)[], $4::bytea[], $5::bytea[], $6::character varying(50)[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewFacebookConnection],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewFacebookConnection],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::FacebookConnectionId,
-            patch: &FacebookConnectionPatch,
-        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a FacebookConnectionPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<FacebookConnection, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::FacebookConnectionId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."facebook_connections" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewFacebookConnection,
-        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewFacebookConnection,
+        ) -> impl ::std::future::Future<
+            Output = Result<FacebookConnection, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "page_id" = EXCLUDED."page_id", "page_name" = COALESCE($3::character varying(255), "public"."facebook_connections"."page_name"), "page_access_token" = COALESCE($4::bytea, "public"."facebook_connections"."page_access_token"), "webhook_secret" = COALESCE($5::bytea, "public"."facebook_connections"."webhook_secret"), "connection_status" = COALESCE($6::character varying(50), "public"."facebook_connections"."connection_status"), "metadata" = COALESCE($7::jsonb, "public"."facebook_connections"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."facebook_connections"."created_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for FacebookConnectionFilter {
@@ -1612,35 +1635,46 @@ pub mod facebook_users {
     pub struct FacebookUserRepo;
     impl FacebookUserRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::FacebookUserId,
-        ) -> Result<Option<FacebookUser>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<FacebookUser>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::FacebookUserId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."facebook_users" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            keys: &[ids::FacebookUserId],
-        ) -> Result<Vec<FacebookUser>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            keys: &'a [ids::FacebookUserId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<FacebookUser>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &FacebookUserFilter,
-            page: &::hubgen_runtime::PageRequest<FacebookUserSort>,
-        ) -> Result<::hubgen_runtime::Page<FacebookUser>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a FacebookUserFilter,
+            page: &'a ::hubgen_runtime::PageRequest<FacebookUserSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<FacebookUser>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -1658,36 +1692,37 @@ pub mod facebook_users {
                 "user_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &FacebookUser| match page.sort {
-                        FacebookUserSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        FacebookUserSort::FacebookUserId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.facebook_user_id, &row.id),
-                            )
-                        }
-                        FacebookUserSort::UserId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &FacebookUser| match page.sort {
+                    FacebookUserSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    FacebookUserSort::FacebookUserId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.facebook_user_id, &row.id),
+                        )
+                    }
+                    FacebookUserSort::UserId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            filter: &FacebookUserFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            filter: &'a FacebookUserFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."facebook_users" WHERE ($1::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "facebook_user_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "facebook_user_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("facebook_user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "user_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "user_id" >= $6::uuid) AND ($7::uuid IS NULL OR "user_id" < $7::uuid) AND ($8::bool IS NULL OR ("user_id" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1698,72 +1733,89 @@ pub mod facebook_users {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `facebook_user_id` equal these values.
-        pub async fn get_by_facebook_user_id(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn get_by_facebook_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             facebook_user_id: String,
-        ) -> Result<Option<FacebookUser>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<FacebookUser>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE "facebook_user_id" = $1::character varying(100)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (facebook_user_id,))
-                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewFacebookUser,
-        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewFacebookUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<FacebookUser, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewFacebookUser],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewFacebookUser],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."facebook_user_id", u."user_id", u."first_name", u."last_name", u."profile_pic_url", u."locale", u."timezone", u."last_interaction_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::character varying(100)[], $5::character varying(100)[], $6::text[], $7::character varying(10)[], $8::integer[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            rows: &[NewFacebookUser],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            rows: &'a [NewFacebookUser],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::FacebookUserId,
-            patch: &FacebookUserPatch,
-        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a FacebookUserPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<FacebookUser, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
             key: ids::FacebookUserId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."facebook_users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewFacebookUser,
-        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewFacebookUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<FacebookUser, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "facebook_user_id" = EXCLUDED."facebook_user_id", "user_id" = COALESCE($3::uuid, "public"."facebook_users"."user_id"), "first_name" = COALESCE($4::character varying(100), "public"."facebook_users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."facebook_users"."last_name"), "profile_pic_url" = COALESCE($6::text, "public"."facebook_users"."profile_pic_url"), "locale" = COALESCE($7::character varying(10), "public"."facebook_users"."locale"), "timezone" = COALESCE($8::integer, "public"."facebook_users"."timezone"), "last_interaction_at" = COALESCE($9::timestamp without time zone, "public"."facebook_users"."last_interaction_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."facebook_users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `facebook_user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_facebook_user_id(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            new: &NewFacebookUser,
-        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
+        pub fn upsert_by_facebook_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            new: &'a NewFacebookUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<FacebookUser, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT ("facebook_user_id") DO UPDATE SET "user_id" = COALESCE($3::uuid, "public"."facebook_users"."user_id"), "first_name" = COALESCE($4::character varying(100), "public"."facebook_users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."facebook_users"."last_name"), "profile_pic_url" = COALESCE($6::text, "public"."facebook_users"."profile_pic_url"), "locale" = COALESCE($7::character varying(10), "public"."facebook_users"."locale"), "timezone" = COALESCE($8::integer, "public"."facebook_users"."timezone"), "last_interaction_at" = COALESCE($9::timestamp without time zone, "public"."facebook_users"."last_interaction_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."facebook_users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for FacebookUserFilter {
@@ -2310,38 +2362,46 @@ pub mod botpress_user_mappings {
     pub struct BotpressUserMappingRepo;
     impl BotpressUserMappingRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BotpressUserMappingId,
-        ) -> Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BotpressUserMappingId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::BotpressUserMappingId],
-        ) -> Result<Vec<BotpressUserMapping>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::BotpressUserMappingId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<BotpressUserMapping>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &BotpressUserMappingFilter,
-            page: &::hubgen_runtime::PageRequest<BotpressUserMappingSort>,
-        ) -> Result<
-            ::hubgen_runtime::Page<BotpressUserMapping>,
-            ::hubgen_runtime::Error,
-        > {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a BotpressUserMappingFilter,
+            page: &'a ::hubgen_runtime::PageRequest<BotpressUserMappingSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<BotpressUserMapping>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -2359,39 +2419,40 @@ pub mod botpress_user_mappings {
                 "botpress_user_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &BotpressUserMapping| match page.sort {
-                        BotpressUserMappingSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        BotpressUserMappingSort::PlatformUserId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.platform_user_id, &row.id),
-                            )
-                        }
-                        BotpressUserMappingSort::BotpressUserId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.botpress_user_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &BotpressUserMapping| match page.sort {
+                    BotpressUserMappingSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    BotpressUserMappingSort::PlatformUserId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.platform_user_id, &row.id),
+                        )
+                    }
+                    BotpressUserMappingSort::BotpressUserId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.botpress_user_id, &row.id),
+                        )
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &BotpressUserMappingFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a BotpressUserMappingFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."botpress_user_mappings" WHERE ($1::character varying(255)[] IS NULL OR "platform_user_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "platform_user_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "platform_user_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("platform_user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "botpress_user_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "botpress_user_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("botpress_user_id" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2402,78 +2463,95 @@ pub mod botpress_user_mappings {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `platform_user_id`, `platform_type` equal these values.
-        pub async fn get_by_tenant_id_and_platform_user_id_and_platform_type(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_tenant_id_and_platform_user_id_and_platform_type<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             tenant_id: ids::TenantId,
             platform_user_id: String,
             platform_type: String,
-        ) -> Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE "tenant_id" = $1::uuid AND "platform_user_id" = $2::character varying(255) AND "platform_type" = $3::character varying(50)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                    &mut *tx,
-                    SQL,
-                    (tenant_id, platform_user_id, platform_type),
-                )
-                .await
+                &mut *tx,
+                SQL,
+                (tenant_id, platform_user_id, platform_type),
+            )
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewBotpressUserMapping,
-        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewBotpressUserMapping,
+        ) -> impl ::std::future::Future<
+            Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewBotpressUserMapping],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewBotpressUserMapping],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."platform_user_id", u."platform_type", u."botpress_user_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::character varying(255)[], $5::timestamp without time zone[], $6::timestamp without time zone[]) AS u("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewBotpressUserMapping],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewBotpressUserMapping],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BotpressUserMappingId,
-            patch: &BotpressUserMappingPatch,
-        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a BotpressUserMappingPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BotpressUserMappingId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewBotpressUserMapping,
-        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewBotpressUserMapping,
+        ) -> impl ::std::future::Future<
+            Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "platform_user_id" = EXCLUDED."platform_user_id", "platform_type" = EXCLUDED."platform_type", "botpress_user_id" = EXCLUDED."botpress_user_id", "created_at" = COALESCE($5::timestamp without time zone, "public"."botpress_user_mappings"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, now()) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform_user_id`, `platform_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tenant_id_and_platform_user_id_and_platform_type(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewBotpressUserMapping,
-        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tenant_id_and_platform_user_id_and_platform_type<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewBotpressUserMapping,
+        ) -> impl ::std::future::Future<
+            Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT ("tenant_id", "platform_user_id", "platform_type") DO UPDATE SET "botpress_user_id" = EXCLUDED."botpress_user_id", "created_at" = COALESCE($5::timestamp without time zone, "public"."botpress_user_mappings"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, now()) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for BotpressUserMappingFilter {

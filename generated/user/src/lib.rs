@@ -868,35 +868,43 @@ pub mod user_profiles {
     pub struct UserProfileRepo;
     impl UserProfileRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserProfileId,
-        ) -> Result<Option<UserProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<UserProfile>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserProfileId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_profiles" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            keys: &[ids::UserProfileId],
-        ) -> Result<Vec<UserProfile>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            keys: &'a [ids::UserProfileId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<UserProfile>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserProfileFilter,
-            page: &::hubgen_runtime::PageRequest<UserProfileSort>,
-        ) -> Result<::hubgen_runtime::Page<UserProfile>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserProfileFilter,
+            page: &'a ::hubgen_runtime::PageRequest<UserProfileSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<UserProfile>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -910,30 +918,31 @@ pub mod user_profiles {
                 "user_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &UserProfile| match page.sort {
-                        UserProfileSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        UserProfileSort::UserId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &UserProfile| match page.sort {
+                    UserProfileSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    UserProfileSort::UserId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserProfileFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserProfileFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."user_profiles" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -944,71 +953,89 @@ pub mod user_profiles {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
-        pub async fn get_by_user_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             user_id: ids::UserId,
-        ) -> Result<Option<UserProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<UserProfile>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE "user_id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserProfile,
-        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserProfile, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserProfile],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserProfile],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."first_name", u."last_name", u."phone", u."avatar_url", COALESCE(u."timezone", 'UTC'), COALESCE(u."language", 'en'), u."bio", u."date_of_birth", u."gender", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(100)[], $5::character varying(20)[], $6::text[], $7::character varying(50)[], $8::character varying(10)[], $9::text[], $10::date[], $11::character varying(20)[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserProfile],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserProfile],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserProfileId,
-            patch: &UserProfilePatch,
-        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a UserProfilePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserProfile, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserProfileId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."user_profiles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserProfile,
-        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserProfile, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "first_name" = COALESCE($3::character varying(100), "public"."user_profiles"."first_name"), "last_name" = COALESCE($4::character varying(100), "public"."user_profiles"."last_name"), "phone" = COALESCE($5::character varying(20), "public"."user_profiles"."phone"), "avatar_url" = COALESCE($6::text, "public"."user_profiles"."avatar_url"), "timezone" = COALESCE($7::character varying(50), "public"."user_profiles"."timezone"), "language" = COALESCE($8::character varying(10), "public"."user_profiles"."language"), "bio" = COALESCE($9::text, "public"."user_profiles"."bio"), "date_of_birth" = COALESCE($10::date, "public"."user_profiles"."date_of_birth"), "gender" = COALESCE($11::character varying(20), "public"."user_profiles"."gender"), "created_at" = COALESCE($12::timestamp without time zone, "public"."user_profiles"."created_at"), "updated_at" = COALESCE($13::timestamp without time zone, now()) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_user_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserProfile,
-        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
+        pub fn upsert_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserProfile, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("user_id") DO UPDATE SET "first_name" = COALESCE($3::character varying(100), "public"."user_profiles"."first_name"), "last_name" = COALESCE($4::character varying(100), "public"."user_profiles"."last_name"), "phone" = COALESCE($5::character varying(20), "public"."user_profiles"."phone"), "avatar_url" = COALESCE($6::text, "public"."user_profiles"."avatar_url"), "timezone" = COALESCE($7::character varying(50), "public"."user_profiles"."timezone"), "language" = COALESCE($8::character varying(10), "public"."user_profiles"."language"), "bio" = COALESCE($9::text, "public"."user_profiles"."bio"), "date_of_birth" = COALESCE($10::date, "public"."user_profiles"."date_of_birth"), "gender" = COALESCE($11::character varying(20), "public"."user_profiles"."gender"), "created_at" = COALESCE($12::timestamp without time zone, "public"."user_profiles"."created_at"), "updated_at" = COALESCE($13::timestamp without time zone, now()) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserProfileFilter {
@@ -1668,35 +1695,46 @@ pub mod user_preferences {
     pub struct UserPreferenceRepo;
     impl UserPreferenceRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserPreferenceId,
-        ) -> Result<Option<UserPreference>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<UserPreference>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserPreferenceId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_preferences" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            keys: &[ids::UserPreferenceId],
-        ) -> Result<Vec<UserPreference>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            keys: &'a [ids::UserPreferenceId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<UserPreference>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserPreferenceFilter,
-            page: &::hubgen_runtime::PageRequest<UserPreferenceSort>,
-        ) -> Result<::hubgen_runtime::Page<UserPreference>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserPreferenceFilter,
+            page: &'a ::hubgen_runtime::PageRequest<UserPreferenceSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<UserPreference>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -1710,30 +1748,31 @@ pub mod user_preferences {
                 "user_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &UserPreference| match page.sort {
-                        UserPreferenceSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        UserPreferenceSort::UserId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &UserPreference| match page.sort {
+                    UserPreferenceSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    UserPreferenceSort::UserId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserPreferenceFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserPreferenceFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."user_preferences" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1744,71 +1783,89 @@ pub mod user_preferences {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
-        pub async fn get_by_user_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             user_id: ids::UserId,
-        ) -> Result<Option<UserPreference>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<UserPreference>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE "user_id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserPreference,
-        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserPreference,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserPreference, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserPreference],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserPreference],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."email_notifications", TRUE), COALESCE(u."sms_notifications", FALSE), COALESCE(u."push_notifications", TRUE), COALESCE(u."theme", 'light'), COALESCE(u."currency", 'USD'), COALESCE(u."privacy_profile_visibility", 'PUBLIC'), COALESCE(u."privacy_activity_tracking", TRUE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::boolean[], $5::boolean[], $6::character varying(20)[], $7::character varying(10)[], $8::character varying(20)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserPreference],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserPreference],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserPreferenceId,
-            patch: &UserPreferencePatch,
-        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a UserPreferencePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserPreference, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserPreferenceId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."user_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserPreference,
-        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserPreference,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserPreference, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "email_notifications" = COALESCE($3::boolean, "public"."user_preferences"."email_notifications"), "sms_notifications" = COALESCE($4::boolean, "public"."user_preferences"."sms_notifications"), "push_notifications" = COALESCE($5::boolean, "public"."user_preferences"."push_notifications"), "theme" = COALESCE($6::character varying(20), "public"."user_preferences"."theme"), "currency" = COALESCE($7::character varying(10), "public"."user_preferences"."currency"), "privacy_profile_visibility" = COALESCE($8::character varying(20), "public"."user_preferences"."privacy_profile_visibility"), "privacy_activity_tracking" = COALESCE($9::boolean, "public"."user_preferences"."privacy_activity_tracking"), "created_at" = COALESCE($10::timestamp without time zone, "public"."user_preferences"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_user_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserPreference,
-        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
+        pub fn upsert_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserPreference,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserPreference, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("user_id") DO UPDATE SET "email_notifications" = COALESCE($3::boolean, "public"."user_preferences"."email_notifications"), "sms_notifications" = COALESCE($4::boolean, "public"."user_preferences"."sms_notifications"), "push_notifications" = COALESCE($5::boolean, "public"."user_preferences"."push_notifications"), "theme" = COALESCE($6::character varying(20), "public"."user_preferences"."theme"), "currency" = COALESCE($7::character varying(10), "public"."user_preferences"."currency"), "privacy_profile_visibility" = COALESCE($8::character varying(20), "public"."user_preferences"."privacy_profile_visibility"), "privacy_activity_tracking" = COALESCE($9::boolean, "public"."user_preferences"."privacy_activity_tracking"), "created_at" = COALESCE($10::timestamp without time zone, "public"."user_preferences"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserPreferenceFilter {
@@ -2431,35 +2488,46 @@ pub mod user_activities {
     pub struct UserActivityRepo;
     impl UserActivityRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserActivityId,
-        ) -> Result<Option<UserActivity>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<UserActivity>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserActivityId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_activities" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            keys: &[ids::UserActivityId],
-        ) -> Result<Vec<UserActivity>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            keys: &'a [ids::UserActivityId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<UserActivity>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserActivityFilter,
-            page: &::hubgen_runtime::PageRequest<UserActivitySort>,
-        ) -> Result<::hubgen_runtime::Page<UserActivity>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserActivityFilter,
+            page: &'a ::hubgen_runtime::PageRequest<UserActivitySort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<UserActivity>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 8usize] = [
                 r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
                 r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
@@ -2481,42 +2549,40 @@ pub mod user_activities {
                 "created_at desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &UserActivity| match page.sort {
-                        UserActivitySort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        UserActivitySort::UserId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                        }
-                        UserActivitySort::ActivityType => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.activity_type, &row.id),
-                            )
-                        }
-                        UserActivitySort::CreatedAt => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.created_at, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &UserActivity| match page.sort {
+                    UserActivitySort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    UserActivitySort::UserId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                    }
+                    UserActivitySort::ActivityType => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.activity_type, &row.id),
+                        )
+                    }
+                    UserActivitySort::CreatedAt => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserActivityFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserActivityFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."user_activities" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "activity_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "activity_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "activity_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("activity_type" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "created_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "created_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "created_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2527,55 +2593,69 @@ pub mod user_activities {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserActivity,
-        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserActivity,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserActivity, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserActivity],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserActivity],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."activity_type", u."description", u."ip_address", u."user_agent", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::inet[], $6::text[], $7::jsonb[], $8::timestamp without time zone[]) AS u("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserActivity],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserActivity],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserActivityId,
-            patch: &UserActivityPatch,
-        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a UserActivityPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserActivity, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserActivityId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."user_activities" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserActivity,
-        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserActivity,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserActivity, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "activity_type" = EXCLUDED."activity_type", "description" = COALESCE($4::text, "public"."user_activities"."description"), "ip_address" = COALESCE($5::inet, "public"."user_activities"."ip_address"), "user_agent" = COALESCE($6::text, "public"."user_activities"."user_agent"), "metadata" = COALESCE($7::jsonb, "public"."user_activities"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."user_activities"."created_at") RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserActivityFilter {
@@ -3249,35 +3329,43 @@ pub mod user_addresses {
     pub struct UserAddressRepo;
     impl UserAddressRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn get<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserAddressId,
-        ) -> Result<Option<UserAddress>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<UserAddress>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn exists<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserAddressId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_addresses" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            keys: &[ids::UserAddressId],
-        ) -> Result<Vec<UserAddress>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            keys: &'a [ids::UserAddressId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<UserAddress>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserAddressFilter,
-            page: &::hubgen_runtime::PageRequest<UserAddressSort>,
-        ) -> Result<::hubgen_runtime::Page<UserAddress>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserAddressFilter,
+            page: &'a ::hubgen_runtime::PageRequest<UserAddressSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<UserAddress>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -3295,36 +3383,37 @@ pub mod user_addresses {
                 "address_type desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &UserAddress| match page.sort {
-                        UserAddressSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        UserAddressSort::UserId => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                        }
-                        UserAddressSort::AddressType => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.address_type, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &UserAddress| match page.sort {
+                    UserAddressSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    UserAddressSort::UserId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                    }
+                    UserAddressSort::AddressType => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.address_type, &row.id),
+                        )
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            filter: &UserAddressFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            filter: &'a UserAddressFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."user_addresses" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "address_type" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "address_type" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "address_type" < $7::character varying(20)) AND ($8::bool IS NULL OR ("address_type" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -3335,55 +3424,69 @@ pub mod user_addresses {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserAddress,
-        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserAddress,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserAddress, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserAddress],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserAddress],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."address_type", u."street_address", u."city", u."state_province", u."postal_code", u."country", COALESCE(u."is_default", FALSE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::character varying(100)[], $6::character varying(100)[], $7::character varying(20)[], $8::character varying(100)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            rows: &[NewUserAddress],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            rows: &'a [NewUserAddress],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn update<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserAddressId,
-            patch: &UserAddressPatch,
-        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a UserAddressPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserAddress, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut impl ::hubgen_runtime::Acting,
+        pub fn delete<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
             key: ids::UserAddressId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."user_addresses" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            new: &NewUserAddress,
-        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            new: &'a NewUserAddress,
+        ) -> impl ::std::future::Future<
+            Output = Result<UserAddress, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "address_type" = EXCLUDED."address_type", "street_address" = COALESCE($4::text, "public"."user_addresses"."street_address"), "city" = COALESCE($5::character varying(100), "public"."user_addresses"."city"), "state_province" = COALESCE($6::character varying(100), "public"."user_addresses"."state_province"), "postal_code" = COALESCE($7::character varying(20), "public"."user_addresses"."postal_code"), "country" = COALESCE($8::character varying(100), "public"."user_addresses"."country"), "is_default" = COALESCE($9::boolean, "public"."user_addresses"."is_default"), "created_at" = COALESCE($10::timestamp without time zone, "public"."user_addresses"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserAddressFilter {

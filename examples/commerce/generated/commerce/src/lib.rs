@@ -2065,62 +2065,69 @@ pub mod tenant {
     pub struct TenantRepo;
     impl TenantRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-        ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::TenantId],
-        ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::TenantId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-            page: &::hubgen_runtime::PageRequest<TenantSort>,
-        ) -> Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a TenantFilter,
+            page: &'a ::hubgen_runtime::PageRequest<TenantSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Tenant| match page.sort {
-                        TenantSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Tenant| match page.sort {
+                    TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a TenantFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."tenant" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2131,71 +2138,89 @@ pub mod tenant {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `domain` equal these values.
-        pub async fn get_by_domain(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_domain<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             domain: String,
-        ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE "domain" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (domain,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (domain,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewTenant],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewTenant],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."domain", COALESCE(u."subscription_tier", 'free'), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::"public"."subscription_tier"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewTenant],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewTenant],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-            patch: &TenantPatch,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a TenantPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."tenant" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "domain" = COALESCE($3::character varying(255), "public"."tenant"."domain"), "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_domain(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn upsert_by_domain<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("domain") DO UPDATE SET "name" = EXCLUDED."name", "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
@@ -2677,43 +2702,53 @@ pub mod users {
     pub struct UserRepo;
     impl UserRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::UserId,
-        ) -> Result<Option<User>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// The row with this primary key, soft-deleted or not.
-        pub async fn get_including_deleted(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_including_deleted<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::UserId,
-        ) -> Result<Option<User>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::UserId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::UserId],
-        ) -> Result<Vec<User>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::UserId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &UserFilter,
-            page: &::hubgen_runtime::PageRequest<UserSort>,
-        ) -> Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a UserFilter,
+            page: &'a ::hubgen_runtime::PageRequest<UserSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
                 r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
@@ -2727,31 +2762,29 @@ pub mod users {
                 "tenant_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &User| match page.sort {
-                        UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                        UserSort::TenantId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.tenant_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &User| match page.sort {
+                    UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    UserSort::TenantId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &UserFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a UserFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2762,81 +2795,100 @@ pub mod users {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `tenant_id`, `email` equal these values.
-        pub async fn get_by_tenant_id_and_email(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_tenant_id_and_email<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             tenant_id: ids::TenantId,
             email: String,
-        ) -> Result<Option<User>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<User>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "tenant_id" = $1::uuid AND "email" = $2::character varying(255) AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (tenant_id, email))
-                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewUser,
-        ) -> Result<User, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewUser],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewUser],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."is_seller", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "email", "is_seller", "tenant_id", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewUser],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewUser],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::UserId,
-            patch: &UserPatch,
-        ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a UserPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::UserId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"UPDATE "public"."users" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Brings a soft-deleted row back.
-        pub async fn restore(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn restore<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::UserId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"UPDATE "public"."users" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewUser,
-        ) -> Result<User, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "tenant_id" = COALESCE($4::uuid, "public"."users"."tenant_id"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tenant_id_and_email(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewUser,
-        ) -> Result<User, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tenant_id_and_email<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewUser,
+        ) -> impl ::std::future::Future<
+            Output = Result<User, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("tenant_id", "email") DO UPDATE SET "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
@@ -3383,70 +3435,84 @@ pub mod buyer_profile {
     pub struct BuyerProfileRepo;
     impl BuyerProfileRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BuyerProfileId,
-        ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<BuyerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// The row with this primary key, soft-deleted or not.
-        pub async fn get_including_deleted(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_including_deleted<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BuyerProfileId,
-        ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<BuyerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BuyerProfileId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::BuyerProfileId],
-        ) -> Result<Vec<BuyerProfile>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::BuyerProfileId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<BuyerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &BuyerProfileFilter,
-            page: &::hubgen_runtime::PageRequest<BuyerProfileSort>,
-        ) -> Result<::hubgen_runtime::Page<BuyerProfile>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a BuyerProfileFilter,
+            page: &'a ::hubgen_runtime::PageRequest<BuyerProfileSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<BuyerProfile>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
                 r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &BuyerProfile| match page.sort {
-                        BuyerProfileSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &BuyerProfile| match page.sort {
+                    BuyerProfileSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &BuyerProfileFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a BuyerProfileFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -3457,79 +3523,99 @@ pub mod buyer_profile {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
-        pub async fn get_by_user_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_user_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             user_id: ids::UserId,
-        ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<BuyerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "user_id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewBuyerProfile,
-        ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewBuyerProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewBuyerProfile],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewBuyerProfile],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."phone_number", u."full_name", COALESCE(u."preferred_language", 'en'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewBuyerProfile],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewBuyerProfile],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BuyerProfileId,
-            patch: &BuyerProfilePatch,
-        ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a BuyerProfilePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BuyerProfileId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Brings a soft-deleted row back.
-        pub async fn restore(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn restore<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::BuyerProfileId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewBuyerProfile,
-        ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewBuyerProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_user_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewBuyerProfile,
-        ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
+        pub fn upsert_by_user_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewBuyerProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for BuyerProfileFilter {
@@ -4081,70 +4167,84 @@ pub mod seller_profile {
     pub struct SellerProfileRepo;
     impl SellerProfileRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerProfileId,
-        ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<SellerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// The row with this primary key, soft-deleted or not.
-        pub async fn get_including_deleted(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_including_deleted<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerProfileId,
-        ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<SellerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerProfileId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::SellerProfileId],
-        ) -> Result<Vec<SellerProfile>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::SellerProfileId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<SellerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SellerProfileFilter,
-            page: &::hubgen_runtime::PageRequest<SellerProfileSort>,
-        ) -> Result<::hubgen_runtime::Page<SellerProfile>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a SellerProfileFilter,
+            page: &'a ::hubgen_runtime::PageRequest<SellerProfileSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<SellerProfile>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
                 r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &SellerProfile| match page.sort {
-                        SellerProfileSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &SellerProfile| match page.sort {
+                    SellerProfileSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SellerProfileFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a SellerProfileFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -4155,79 +4255,99 @@ pub mod seller_profile {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
-        pub async fn get_by_user_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_user_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             user_id: ids::UserId,
-        ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<SellerProfile>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "user_id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSellerProfile,
-        ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSellerProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewSellerProfile],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewSellerProfile],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."business_name", u."business_type", u."phone_number", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewSellerProfile],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewSellerProfile],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerProfileId,
-            patch: &SellerProfilePatch,
-        ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a SellerProfilePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerProfileId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Brings a soft-deleted row back.
-        pub async fn restore(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn restore<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerProfileId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSellerProfile,
-        ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSellerProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_user_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSellerProfile,
-        ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
+        pub fn upsert_by_user_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSellerProfile,
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerProfile, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for SellerProfileFilter {
@@ -4686,62 +4806,71 @@ pub mod team_members {
     pub struct TeamMemberRepo;
     impl TeamMemberRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamMemberId,
-        ) -> Result<Option<TeamMember>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<TeamMember>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamMemberId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_members" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::TeamMemberId],
-        ) -> Result<Vec<TeamMember>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::TeamMemberId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<TeamMember>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TeamMemberFilter,
-            page: &::hubgen_runtime::PageRequest<TeamMemberSort>,
-        ) -> Result<::hubgen_runtime::Page<TeamMember>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a TeamMemberFilter,
+            page: &'a ::hubgen_runtime::PageRequest<TeamMemberSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<TeamMember>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &TeamMember| match page.sort {
-                        TeamMemberSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &TeamMember| match page.sort {
+                    TeamMemberSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TeamMemberFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a TeamMemberFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."team_members" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -4752,73 +4881,90 @@ pub mod team_members {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `user_id` equal these values.
-        pub async fn get_by_tenant_id_and_user_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_tenant_id_and_user_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             tenant_id: ids::TenantId,
             user_id: ids::UserId,
-        ) -> Result<Option<TeamMember>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<TeamMember>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE "tenant_id" = $1::uuid AND "user_id" = $2::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, user_id))
-                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTeamMember,
-        ) -> Result<TeamMember, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTeamMember,
+        ) -> impl ::std::future::Future<
+            Output = Result<TeamMember, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewTeamMember],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewTeamMember],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."role", 'staff'), COALESCE(u."permissions", '{}'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::"public"."team_role"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "user_id", "role", "permissions", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewTeamMember],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewTeamMember],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamMemberId,
-            patch: &TeamMemberPatch,
-        ) -> Result<TeamMember, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a TeamMemberPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<TeamMember, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamMemberId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."team_members" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTeamMember,
-        ) -> Result<TeamMember, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTeamMember,
+        ) -> impl ::std::future::Future<
+            Output = Result<TeamMember, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tenant_id_and_user_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTeamMember,
-        ) -> Result<TeamMember, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tenant_id_and_user_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTeamMember,
+        ) -> impl ::std::future::Future<
+            Output = Result<TeamMember, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id", "user_id") DO UPDATE SET "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for TeamMemberFilter {
@@ -5347,62 +5493,71 @@ pub mod team_invites {
     pub struct TeamInviteRepo;
     impl TeamInviteRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamInviteId,
-        ) -> Result<Option<TeamInvite>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<TeamInvite>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamInviteId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_invites" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::TeamInviteId],
-        ) -> Result<Vec<TeamInvite>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::TeamInviteId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<TeamInvite>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TeamInviteFilter,
-            page: &::hubgen_runtime::PageRequest<TeamInviteSort>,
-        ) -> Result<::hubgen_runtime::Page<TeamInvite>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a TeamInviteFilter,
+            page: &'a ::hubgen_runtime::PageRequest<TeamInviteSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<TeamInvite>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &TeamInvite| match page.sort {
-                        TeamInviteSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &TeamInvite| match page.sort {
+                    TeamInviteSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TeamInviteFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a TeamInviteFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."team_invites" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -5413,55 +5568,69 @@ pub mod team_invites {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTeamInvite,
-        ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTeamInvite,
+        ) -> impl ::std::future::Future<
+            Output = Result<TeamInvite, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewTeamInvite],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewTeamInvite],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."role", 'staff'), COALESCE(u."status", 'pending'), u."expires_at", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::"public"."team_role"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewTeamInvite],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewTeamInvite],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamInviteId,
-            patch: &TeamInvitePatch,
-        ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a TeamInvitePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<TeamInvite, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TeamInviteId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTeamInvite,
-        ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTeamInvite,
+        ) -> impl ::std::future::Future<
+            Output = Result<TeamInvite, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "role" = COALESCE($3::"public"."team_role", "public"."team_invites"."role"), "status" = COALESCE($4::character varying(20), "public"."team_invites"."status"), "expires_at" = EXCLUDED."expires_at", "created_by" = EXCLUDED."created_by", "created_at" = COALESCE($7::timestamp with time zone, "public"."team_invites"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for TeamInviteFilter {
@@ -6051,43 +6220,53 @@ pub mod products {
     pub struct ProductRepo;
     impl ProductRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ProductId,
-        ) -> Result<Option<Product>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Product>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// The row with this primary key, soft-deleted or not.
-        pub async fn get_including_deleted(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_including_deleted<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ProductId,
-        ) -> Result<Option<Product>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Product>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ProductId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::ProductId],
-        ) -> Result<Vec<Product>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::ProductId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Product>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ProductFilter,
-            page: &::hubgen_runtime::PageRequest<ProductSort>,
-        ) -> Result<::hubgen_runtime::Page<Product>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ProductFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ProductSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Product>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
                 r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
@@ -6101,33 +6280,29 @@ pub mod products {
                 "seller_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Product| match page.sort {
-                        ProductSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        ProductSort::SellerId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.seller_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Product| match page.sort {
+                    ProductSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    ProductSort::SellerId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.seller_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ProductFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ProductFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -6138,83 +6313,100 @@ pub mod products {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewProduct,
-        ) -> Result<Product, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewProduct,
+        ) -> impl ::std::future::Future<
+            Output = Result<Product, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewProduct],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewProduct],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."name", u."description", u."price", COALESCE(u."inventory_count", 0), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewProduct],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewProduct],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ProductId,
-            patch: &ProductPatch,
+            patch: &'a ProductPatch,
             expected_version: i32,
-        ) -> Result<Product, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."products" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "name" = COALESCE($3::character varying(255), "name"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "price" = COALESCE($6::numeric(12,2), "price"), "inventory_count" = COALESCE($7::integer, "inventory_count"), "is_active" = COALESCE($8::boolean, "is_active"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
+        ) -> impl ::std::future::Future<
+            Output = Result<Product, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."products" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "name" = COALESCE($3::character varying(255), "name"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "price" = COALESCE($6::numeric(12,2), "price"), "inventory_count" = COALESCE($7::integer, "inventory_count"), "is_active" = COALESCE($8::boolean, "is_active"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
+                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+                if let Some(row) = ::hubgen_runtime::repo::update(
+                        &mut *tx,
+                        SQL,
+                        (key,),
+                        patch,
+                        (expected_version,),
+                    )
+                    .await?
+                {
+                    return Ok(row);
+                }
+                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
+                    .await?;
+                Err(
+                    if exists {
+                        ::hubgen_runtime::Error::Conflict {
+                            table: "products",
+                        }
+                    } else {
+                        ::hubgen_runtime::Error::NotFound
+                    },
                 )
-                .await?
-            {
-                return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
-            Err(
-                if exists {
-                    ::hubgen_runtime::Error::Conflict {
-                        table: "products",
-                    }
-                } else {
-                    ::hubgen_runtime::Error::NotFound
-                },
-            )
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ProductId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."products" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Brings a soft-deleted row back.
-        pub async fn restore(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn restore<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ProductId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."products" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewProduct,
-        ) -> Result<Product, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewProduct,
+        ) -> impl ::std::future::Future<
+            Output = Result<Product, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "name" = EXCLUDED."name", "description" = COALESCE($4::text, "public"."products"."description"), "price" = EXCLUDED."price", "inventory_count" = COALESCE($6::integer, "public"."products"."inventory_count"), "is_active" = COALESCE($7::boolean, "public"."products"."is_active"), "created_at" = COALESCE($8::timestamp with time zone, "public"."products"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."products"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ProductFilter {
@@ -6855,43 +7047,53 @@ pub mod orders {
     pub struct OrderRepo;
     impl OrderRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderId,
-        ) -> Result<Option<Order>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Order>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// The row with this primary key, soft-deleted or not.
-        pub async fn get_including_deleted(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_including_deleted<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderId,
-        ) -> Result<Option<Order>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Order>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::OrderId],
-        ) -> Result<Vec<Order>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::OrderId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Order>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderFilter,
-            page: &::hubgen_runtime::PageRequest<OrderSort>,
-        ) -> Result<::hubgen_runtime::Page<Order>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderFilter,
+            page: &'a ::hubgen_runtime::PageRequest<OrderSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Order>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 8usize] = [
                 r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $15::bigint"#,
                 r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $15::bigint"#,
@@ -6913,40 +7115,35 @@ pub mod orders {
                 "status desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Order| match page.sort {
-                        OrderSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                        OrderSort::CustomerId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.customer_id, &row.id),
-                            )
-                        }
-                        OrderSort::SellerId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.seller_id, &row.id),
-                            )
-                        }
-                        OrderSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Order| match page.sort {
+                    OrderSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    OrderSort::CustomerId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.customer_id, &row.id))
+                    }
+                    OrderSort::SellerId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.seller_id, &row.id))
+                    }
+                    OrderSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -6957,83 +7154,100 @@ pub mod orders {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrder,
-        ) -> Result<Order, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrder,
+        ) -> impl ::std::future::Future<
+            Output = Result<Order, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrder],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrder],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."product_id", u."seller_id", u."customer_id", COALESCE(u."status", 'pending'), u."channel", u."total_amount", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::"public"."order_status"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrder],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrder],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderId,
-            patch: &OrderPatch,
+            patch: &'a OrderPatch,
             expected_version: i32,
-        ) -> Result<Order, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."orders" SET "product_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "product_id" END, "seller_id" = COALESCE($4::uuid, "seller_id"), "customer_id" = COALESCE($5::uuid, "customer_id"), "status" = COALESCE($6::"public"."order_status", "status"), "channel" = COALESCE($7::character varying(50), "channel"), "total_amount" = COALESCE($8::numeric(12,2), "total_amount"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
+        ) -> impl ::std::future::Future<
+            Output = Result<Order, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."orders" SET "product_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "product_id" END, "seller_id" = COALESCE($4::uuid, "seller_id"), "customer_id" = COALESCE($5::uuid, "customer_id"), "status" = COALESCE($6::"public"."order_status", "status"), "channel" = COALESCE($7::character varying(50), "channel"), "total_amount" = COALESCE($8::numeric(12,2), "total_amount"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
+                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+                if let Some(row) = ::hubgen_runtime::repo::update(
+                        &mut *tx,
+                        SQL,
+                        (key,),
+                        patch,
+                        (expected_version,),
+                    )
+                    .await?
+                {
+                    return Ok(row);
+                }
+                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
+                    .await?;
+                Err(
+                    if exists {
+                        ::hubgen_runtime::Error::Conflict {
+                            table: "orders",
+                        }
+                    } else {
+                        ::hubgen_runtime::Error::NotFound
+                    },
                 )
-                .await?
-            {
-                return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
-            Err(
-                if exists {
-                    ::hubgen_runtime::Error::Conflict {
-                        table: "orders",
-                    }
-                } else {
-                    ::hubgen_runtime::Error::NotFound
-                },
-            )
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."orders" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Brings a soft-deleted row back.
-        pub async fn restore(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn restore<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."orders" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrder,
-        ) -> Result<Order, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrder,
+        ) -> impl ::std::future::Future<
+            Output = Result<Order, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "product_id" = COALESCE($2::uuid, "public"."orders"."product_id"), "seller_id" = EXCLUDED."seller_id", "customer_id" = EXCLUDED."customer_id", "status" = COALESCE($5::"public"."order_status", "public"."orders"."status"), "channel" = EXCLUDED."channel", "total_amount" = EXCLUDED."total_amount", "created_at" = COALESCE($8::timestamp with time zone, "public"."orders"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."orders"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderFilter {
@@ -7517,35 +7731,43 @@ pub mod order_items {
     pub struct OrderItemRepo;
     impl OrderItemRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderItemId,
-        ) -> Result<Option<OrderItem>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<OrderItem>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderItemId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_items" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::OrderItemId],
-        ) -> Result<Vec<OrderItem>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::OrderItemId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<OrderItem>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderItemFilter,
-            page: &::hubgen_runtime::PageRequest<OrderItemSort>,
-        ) -> Result<::hubgen_runtime::Page<OrderItem>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderItemFilter,
+            page: &'a ::hubgen_runtime::PageRequest<OrderItemSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<OrderItem>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -7559,33 +7781,29 @@ pub mod order_items {
                 "product_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &OrderItem| match page.sort {
-                        OrderItemSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        OrderItemSort::ProductId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.product_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &OrderItem| match page.sort {
+                    OrderItemSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    OrderItemSort::ProductId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.product_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderItemFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderItemFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -7596,55 +7814,69 @@ pub mod order_items {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrderItem,
-        ) -> Result<OrderItem, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrderItem,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderItem, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrderItem],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrderItem],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."product_id", u."quantity", u."unit_price", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u("id", "order_id", "product_id", "quantity", "unit_price")"#;
             const ONE: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrderItem],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrderItem],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderItemId,
-            patch: &OrderItemPatch,
-        ) -> Result<OrderItem, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a OrderItemPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderItem, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderItemId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."order_items" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrderItem,
-        ) -> Result<OrderItem, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrderItem,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderItem, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "product_id" = EXCLUDED."product_id", "quantity" = EXCLUDED."quantity", "unit_price" = EXCLUDED."unit_price" RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderItemFilter {
@@ -8172,62 +8404,71 @@ pub mod order_returns {
     pub struct OrderReturnRepo;
     impl OrderReturnRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderReturnId,
-        ) -> Result<Option<OrderReturn>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<OrderReturn>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderReturnId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::OrderReturnId],
-        ) -> Result<Vec<OrderReturn>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::OrderReturnId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<OrderReturn>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderReturnFilter,
-            page: &::hubgen_runtime::PageRequest<OrderReturnSort>,
-        ) -> Result<::hubgen_runtime::Page<OrderReturn>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderReturnFilter,
+            page: &'a ::hubgen_runtime::PageRequest<OrderReturnSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<OrderReturn>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &OrderReturn| match page.sort {
-                        OrderReturnSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &OrderReturn| match page.sort {
+                    OrderReturnSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderReturnFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderReturnFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."order_returns" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -8238,75 +8479,90 @@ pub mod order_returns {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrderReturn,
-        ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrderReturn,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderReturn, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrderReturn],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrderReturn],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", COALESCE(u."status", 'requested'), u."reason", u."approved_by", u."return_date", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrderReturn],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrderReturn],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderReturnId,
-            patch: &OrderReturnPatch,
+            patch: &'a OrderReturnPatch,
             expected_version: i32,
-        ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."order_returns" SET "order_id" = COALESCE($2::uuid, "order_id"), "status" = COALESCE($3::character varying(20), "status"), "reason" = CASE WHEN $4::bool THEN $5::text ELSE "reason" END, "approved_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "approved_by" END, "return_date" = CASE WHEN $8::bool THEN $9::date ELSE "return_date" END, "created_at" = COALESCE($10::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $11::integer RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderReturn, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."order_returns" SET "order_id" = COALESCE($2::uuid, "order_id"), "status" = COALESCE($3::character varying(20), "status"), "reason" = CASE WHEN $4::bool THEN $5::text ELSE "reason" END, "approved_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "approved_by" END, "return_date" = CASE WHEN $8::bool THEN $9::date ELSE "return_date" END, "created_at" = COALESCE($10::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $11::integer RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
+                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
+                if let Some(row) = ::hubgen_runtime::repo::update(
+                        &mut *tx,
+                        SQL,
+                        (key,),
+                        patch,
+                        (expected_version,),
+                    )
+                    .await?
+                {
+                    return Ok(row);
+                }
+                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
+                    .await?;
+                Err(
+                    if exists {
+                        ::hubgen_runtime::Error::Conflict {
+                            table: "order_returns",
+                        }
+                    } else {
+                        ::hubgen_runtime::Error::NotFound
+                    },
                 )
-                .await?
-            {
-                return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
-            Err(
-                if exists {
-                    ::hubgen_runtime::Error::Conflict {
-                        table: "order_returns",
-                    }
-                } else {
-                    ::hubgen_runtime::Error::NotFound
-                },
-            )
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderReturnId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrderReturn,
-        ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrderReturn,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderReturn, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "status" = COALESCE($3::character varying(20), "public"."order_returns"."status"), "reason" = COALESCE($4::text, "public"."order_returns"."reason"), "approved_by" = COALESCE($5::uuid, "public"."order_returns"."approved_by"), "return_date" = COALESCE($6::date, "public"."order_returns"."return_date"), "created_at" = COALESCE($7::timestamp with time zone, "public"."order_returns"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()), "version" = "public"."order_returns"."version" + 1 RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderReturnFilter {
@@ -8730,62 +8986,74 @@ pub mod order_channel_meta {
     pub struct OrderChannelMetaRepo;
     impl OrderChannelMetaRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderChannelMetaId,
-        ) -> Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderChannelMetaId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_channel_meta" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::OrderChannelMetaId],
-        ) -> Result<Vec<OrderChannelMeta>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::OrderChannelMetaId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<OrderChannelMeta>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderChannelMetaFilter,
-            page: &::hubgen_runtime::PageRequest<OrderChannelMetaSort>,
-        ) -> Result<::hubgen_runtime::Page<OrderChannelMeta>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderChannelMetaFilter,
+            page: &'a ::hubgen_runtime::PageRequest<OrderChannelMetaSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<OrderChannelMeta>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &OrderChannelMeta| match page.sort {
-                        OrderChannelMetaSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &OrderChannelMeta| match page.sort {
+                    OrderChannelMetaSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderChannelMetaFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a OrderChannelMetaFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."order_channel_meta" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -8796,71 +9064,89 @@ pub mod order_channel_meta {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `order_id` equal these values.
-        pub async fn get_by_order_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_order_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             order_id: ids::OrderId,
-        ) -> Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE "order_id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (order_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (order_id,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrderChannelMeta,
-        ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrderChannelMeta,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrderChannelMeta],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrderChannelMeta],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."channel_type", COALESCE(u."channel_data", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u("id", "order_id", "channel_type", "channel_data")"#;
             const ONE: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewOrderChannelMeta],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewOrderChannelMeta],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderChannelMetaId,
-            patch: &OrderChannelMetaPatch,
-        ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a OrderChannelMetaPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::OrderChannelMetaId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrderChannelMeta,
-        ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrderChannelMeta,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `order_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_order_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewOrderChannelMeta,
-        ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
+        pub fn upsert_by_order_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewOrderChannelMeta,
+        ) -> impl ::std::future::Future<
+            Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("order_id") DO UPDATE SET "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderChannelMetaFilter {
@@ -9519,70 +9805,81 @@ pub mod address_book {
     pub struct AddressBookRepo;
     impl AddressBookRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AddressBookId,
-        ) -> Result<Option<AddressBook>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<AddressBook>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// The row with this primary key, soft-deleted or not.
-        pub async fn get_including_deleted(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_including_deleted<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AddressBookId,
-        ) -> Result<Option<AddressBook>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<AddressBook>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AddressBookId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::AddressBookId],
-        ) -> Result<Vec<AddressBook>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::AddressBookId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<AddressBook>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AddressBookFilter,
-            page: &::hubgen_runtime::PageRequest<AddressBookSort>,
-        ) -> Result<::hubgen_runtime::Page<AddressBook>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AddressBookFilter,
+            page: &'a ::hubgen_runtime::PageRequest<AddressBookSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<AddressBook>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
                 r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &AddressBook| match page.sort {
-                        AddressBookSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &AddressBook| match page.sort {
+                    AddressBookSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AddressBookFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AddressBookFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -9593,63 +9890,79 @@ pub mod address_book {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewAddressBook,
-        ) -> Result<AddressBook, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewAddressBook,
+        ) -> impl ::std::future::Future<
+            Output = Result<AddressBook, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewAddressBook],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewAddressBook],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."address_type", 'shipping'), COALESCE(u."is_default", false), u."recipient_name", u."street_address", u."city", u."state", u."country", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewAddressBook],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewAddressBook],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AddressBookId,
-            patch: &AddressBookPatch,
-        ) -> Result<AddressBook, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a AddressBookPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<AddressBook, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AddressBookId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."address_book" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Brings a soft-deleted row back.
-        pub async fn restore(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn restore<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::AddressBookId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."address_book" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewAddressBook,
-        ) -> Result<AddressBook, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewAddressBook,
+        ) -> impl ::std::future::Future<
+            Output = Result<AddressBook, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "address_type" = COALESCE($3::character varying(20), "public"."address_book"."address_type"), "is_default" = COALESCE($4::boolean, "public"."address_book"."is_default"), "recipient_name" = EXCLUDED."recipient_name", "street_address" = EXCLUDED."street_address", "city" = EXCLUDED."city", "state" = COALESCE($8::character varying(100), "public"."address_book"."state"), "country" = EXCLUDED."country", "created_at" = COALESCE($10::timestamp with time zone, "public"."address_book"."created_at"), "updated_at" = COALESCE($11::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for AddressBookFilter {
@@ -10264,73 +10577,84 @@ pub mod saved_payment_method {
     pub struct SavedPaymentMethodRepo;
     impl SavedPaymentMethodRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SavedPaymentMethodId,
-        ) -> Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// The row with this primary key, soft-deleted or not.
-        pub async fn get_including_deleted(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_including_deleted<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SavedPaymentMethodId,
-        ) -> Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SavedPaymentMethodId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::SavedPaymentMethodId],
-        ) -> Result<Vec<SavedPaymentMethod>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::SavedPaymentMethodId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<SavedPaymentMethod>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SavedPaymentMethodFilter,
-            page: &::hubgen_runtime::PageRequest<SavedPaymentMethodSort>,
-        ) -> Result<
-            ::hubgen_runtime::Page<SavedPaymentMethod>,
-            ::hubgen_runtime::Error,
-        > {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a SavedPaymentMethodFilter,
+            page: &'a ::hubgen_runtime::PageRequest<SavedPaymentMethodSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<SavedPaymentMethod>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
                 r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &SavedPaymentMethod| match page.sort {
-                        SavedPaymentMethodSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &SavedPaymentMethod| match page.sort {
+                    SavedPaymentMethodSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SavedPaymentMethodFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a SavedPaymentMethodFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -10341,63 +10665,79 @@ pub mod saved_payment_method {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSavedPaymentMethod,
-        ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSavedPaymentMethod,
+        ) -> impl ::std::future::Future<
+            Output = Result<SavedPaymentMethod, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewSavedPaymentMethod],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewSavedPaymentMethod],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."payment_type", COALESCE(u."is_default", false), u."card_last_four", u."expiry_month", u."expiry_year", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewSavedPaymentMethod],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewSavedPaymentMethod],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SavedPaymentMethodId,
-            patch: &SavedPaymentMethodPatch,
-        ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a SavedPaymentMethodPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<SavedPaymentMethod, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SavedPaymentMethodId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Brings a soft-deleted row back.
-        pub async fn restore(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn restore<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SavedPaymentMethodId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSavedPaymentMethod,
-        ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSavedPaymentMethod,
+        ) -> impl ::std::future::Future<
+            Output = Result<SavedPaymentMethod, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "payment_type" = EXCLUDED."payment_type", "is_default" = COALESCE($4::boolean, "public"."saved_payment_method"."is_default"), "card_last_four" = COALESCE($5::character(4), "public"."saved_payment_method"."card_last_four"), "expiry_month" = COALESCE($6::smallint, "public"."saved_payment_method"."expiry_month"), "expiry_year" = COALESCE($7::smallint, "public"."saved_payment_method"."expiry_year"), "created_at" = COALESCE($8::timestamp with time zone, "public"."saved_payment_method"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for SavedPaymentMethodFilter {
@@ -10949,65 +11289,74 @@ pub mod notification_preferences {
     pub struct NotificationPreferenceRepo;
     impl NotificationPreferenceRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
-        ) -> Result<Option<NotificationPreference>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<NotificationPreference>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."notification_preferences" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::NotificationPreferenceId],
-        ) -> Result<Vec<NotificationPreference>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::NotificationPreferenceId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<NotificationPreference>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &NotificationPreferenceFilter,
-            page: &::hubgen_runtime::PageRequest<NotificationPreferenceSort>,
-        ) -> Result<
-            ::hubgen_runtime::Page<NotificationPreference>,
-            ::hubgen_runtime::Error,
-        > {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a NotificationPreferenceFilter,
+            page: &'a ::hubgen_runtime::PageRequest<NotificationPreferenceSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<NotificationPreference>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &NotificationPreference| match page.sort {
-                        NotificationPreferenceSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &NotificationPreference| match page.sort {
+                    NotificationPreferenceSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &NotificationPreferenceFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a NotificationPreferenceFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."notification_preferences" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -11018,77 +11367,94 @@ pub mod notification_preferences {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `user_id`, `notification_type` equal these values.
-        pub async fn get_by_user_id_and_notification_type(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_user_id_and_notification_type<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             user_id: ids::UserId,
             notification_type: String,
-        ) -> Result<Option<NotificationPreference>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<NotificationPreference>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE "user_id" = $1::uuid AND "notification_type" = $2::character varying(50)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                    &mut *conn,
-                    SQL,
-                    (user_id, notification_type),
-                )
-                .await
+                &mut *conn,
+                SQL,
+                (user_id, notification_type),
+            )
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewNotificationPreference,
-        ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewNotificationPreference,
+        ) -> impl ::std::future::Future<
+            Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewNotificationPreference],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewNotificationPreference],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."notification_type", COALESCE(u."email_enabled", true), COALESCE(u."sms_enabled", false), COALESCE(u."push_enabled", true), COALESCE(u."in_app_enabled", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewNotificationPreference],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewNotificationPreference],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
-            patch: &NotificationPreferencePatch,
-        ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a NotificationPreferencePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewNotificationPreference,
-        ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewNotificationPreference,
+        ) -> impl ::std::future::Future<
+            Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "notification_type" = EXCLUDED."notification_type", "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id`, `notification_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_user_id_and_notification_type(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewNotificationPreference,
-        ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
+        pub fn upsert_by_user_id_and_notification_type<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewNotificationPreference,
+        ) -> impl ::std::future::Future<
+            Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("user_id", "notification_type") DO UPDATE SET "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for NotificationPreferenceFilter {
@@ -11649,62 +12015,74 @@ pub mod seller_onboarding {
     pub struct SellerOnboardingRepo;
     impl SellerOnboardingRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerOnboardingId,
-        ) -> Result<Option<SellerOnboarding>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<SellerOnboarding>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerOnboardingId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::SellerOnboardingId],
-        ) -> Result<Vec<SellerOnboarding>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::SellerOnboardingId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<SellerOnboarding>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SellerOnboardingFilter,
-            page: &::hubgen_runtime::PageRequest<SellerOnboardingSort>,
-        ) -> Result<::hubgen_runtime::Page<SellerOnboarding>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a SellerOnboardingFilter,
+            page: &'a ::hubgen_runtime::PageRequest<SellerOnboardingSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<SellerOnboarding>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &SellerOnboarding| match page.sort {
-                        SellerOnboardingSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &SellerOnboarding| match page.sort {
+                    SellerOnboardingSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SellerOnboardingFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a SellerOnboardingFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."seller_onboarding" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -11715,91 +12093,110 @@ pub mod seller_onboarding {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `seller_id` equal these values.
-        pub async fn get_by_seller_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_seller_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             seller_id: ids::SellerProfileId,
-        ) -> Result<Option<SellerOnboarding>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<SellerOnboarding>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE "seller_id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSellerOnboarding,
-        ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSellerOnboarding,
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewSellerOnboarding],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewSellerOnboarding],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", COALESCE(u."onboarding_status", 'started'), COALESCE(u."verification_status", 'pending'), u."submitted_at", u."verified_at", u."rejected_at", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::"public"."verification_status"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewSellerOnboarding],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewSellerOnboarding],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerOnboardingId,
-            patch: &SellerOnboardingPatch,
+            patch: &'a SellerOnboardingPatch,
             expected_version: i32,
-        ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."seller_onboarding" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "onboarding_status" = COALESCE($3::character varying(30), "onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "verification_status"), "submitted_at" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "submitted_at" END, "verified_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "verified_at" END, "rejected_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "rejected_at" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $12::integer RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."seller_onboarding" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "onboarding_status" = COALESCE($3::character varying(30), "onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "verification_status"), "submitted_at" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "submitted_at" END, "verified_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "verified_at" END, "rejected_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "rejected_at" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $12::integer RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
+                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
+                if let Some(row) = ::hubgen_runtime::repo::update(
+                        &mut *tx,
+                        SQL,
+                        (key,),
+                        patch,
+                        (expected_version,),
+                    )
+                    .await?
+                {
+                    return Ok(row);
+                }
+                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
+                    .await?;
+                Err(
+                    if exists {
+                        ::hubgen_runtime::Error::Conflict {
+                            table: "seller_onboarding",
+                        }
+                    } else {
+                        ::hubgen_runtime::Error::NotFound
+                    },
                 )
-                .await?
-            {
-                return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
-            Err(
-                if exists {
-                    ::hubgen_runtime::Error::Conflict {
-                        table: "seller_onboarding",
-                    }
-                } else {
-                    ::hubgen_runtime::Error::NotFound
-                },
-            )
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::SellerOnboardingId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSellerOnboarding,
-        ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSellerOnboarding,
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_seller_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewSellerOnboarding,
-        ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
+        pub fn upsert_by_seller_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewSellerOnboarding,
+        ) -> impl ::std::future::Future<
+            Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for SellerOnboardingFilter {
@@ -12344,62 +12741,71 @@ pub mod kyc_document {
     pub struct KycDocumentRepo;
     impl KycDocumentRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycDocumentId,
-        ) -> Result<Option<KycDocument>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<KycDocument>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycDocumentId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_document" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::KycDocumentId],
-        ) -> Result<Vec<KycDocument>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::KycDocumentId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<KycDocument>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KycDocumentFilter,
-            page: &::hubgen_runtime::PageRequest<KycDocumentSort>,
-        ) -> Result<::hubgen_runtime::Page<KycDocument>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a KycDocumentFilter,
+            page: &'a ::hubgen_runtime::PageRequest<KycDocumentSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<KycDocument>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &KycDocument| match page.sort {
-                        KycDocumentSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &KycDocument| match page.sort {
+                    KycDocumentSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KycDocumentFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a KycDocumentFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."kyc_document" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -12410,55 +12816,69 @@ pub mod kyc_document {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewKycDocument,
-        ) -> Result<KycDocument, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewKycDocument,
+        ) -> impl ::std::future::Future<
+            Output = Result<KycDocument, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewKycDocument],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewKycDocument],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_onboarding_id", u."document_type", u."document_url", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewKycDocument],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewKycDocument],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycDocumentId,
-            patch: &KycDocumentPatch,
-        ) -> Result<KycDocument, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a KycDocumentPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<KycDocument, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycDocumentId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewKycDocument,
-        ) -> Result<KycDocument, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewKycDocument,
+        ) -> impl ::std::future::Future<
+            Output = Result<KycDocument, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_onboarding_id" = EXCLUDED."seller_onboarding_id", "document_type" = EXCLUDED."document_type", "document_url" = EXCLUDED."document_url", "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_document"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_document"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for KycDocumentFilter {
@@ -12987,62 +13407,69 @@ pub mod kyc_info {
     pub struct KycInfoRepo;
     impl KycInfoRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycInfoId,
-        ) -> Result<Option<KycInfo>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<KycInfo>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycInfoId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_info" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::KycInfoId],
-        ) -> Result<Vec<KycInfo>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::KycInfoId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<KycInfo>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KycInfoFilter,
-            page: &::hubgen_runtime::PageRequest<KycInfoSort>,
-        ) -> Result<::hubgen_runtime::Page<KycInfo>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a KycInfoFilter,
+            page: &'a ::hubgen_runtime::PageRequest<KycInfoSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<KycInfo>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &KycInfo| match page.sort {
-                        KycInfoSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &KycInfo| match page.sort {
+                    KycInfoSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KycInfoFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a KycInfoFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."kyc_info" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -13053,71 +13480,89 @@ pub mod kyc_info {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `seller_id` equal these values.
-        pub async fn get_by_seller_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_seller_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             seller_id: ids::SellerOnboardingId,
-        ) -> Result<Option<KycInfo>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<KycInfo>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE "seller_id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewKycInfo,
-        ) -> Result<KycInfo, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewKycInfo,
+        ) -> impl ::std::future::Future<
+            Output = Result<KycInfo, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewKycInfo],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewKycInfo],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."business_registration_number", u."tax_id", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewKycInfo],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewKycInfo],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycInfoId,
-            patch: &KycInfoPatch,
-        ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a KycInfoPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<KycInfo, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KycInfoId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewKycInfo,
-        ) -> Result<KycInfo, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewKycInfo,
+        ) -> impl ::std::future::Future<
+            Output = Result<KycInfo, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_seller_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewKycInfo,
-        ) -> Result<KycInfo, ::hubgen_runtime::Error> {
+        pub fn upsert_by_seller_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewKycInfo,
+        ) -> impl ::std::future::Future<
+            Output = Result<KycInfo, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for KycInfoFilter {
@@ -13608,35 +14053,46 @@ pub mod storefront_theme {
     pub struct StorefrontThemeRepo;
     impl StorefrontThemeRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
-        ) -> Result<Option<StorefrontTheme>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<StorefrontTheme>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_theme" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::StorefrontThemeId],
-        ) -> Result<Vec<StorefrontTheme>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::StorefrontThemeId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<StorefrontTheme>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &StorefrontThemeFilter,
-            page: &::hubgen_runtime::PageRequest<StorefrontThemeSort>,
-        ) -> Result<::hubgen_runtime::Page<StorefrontTheme>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a StorefrontThemeFilter,
+            page: &'a ::hubgen_runtime::PageRequest<StorefrontThemeSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<StorefrontTheme>,
+                ::hubgen_runtime::Error,
+            >,
+        > + 'a {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -13650,33 +14106,31 @@ pub mod storefront_theme {
                 "tenant_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &StorefrontTheme| match page.sort {
-                        StorefrontThemeSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        StorefrontThemeSort::TenantId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.tenant_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &StorefrontTheme| match page.sort {
+                    StorefrontThemeSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    StorefrontThemeSort::TenantId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &StorefrontThemeFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a StorefrontThemeFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -13687,55 +14141,69 @@ pub mod storefront_theme {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewStorefrontTheme,
-        ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewStorefrontTheme,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontTheme, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewStorefrontTheme],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewStorefrontTheme],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", COALESCE(u."is_system", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewStorefrontTheme],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewStorefrontTheme],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
-            patch: &StorefrontThemePatch,
-        ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a StorefrontThemePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontTheme, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewStorefrontTheme,
-        ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewStorefrontTheme,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontTheme, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($3::text, "public"."storefront_theme"."description"), "is_system" = COALESCE($4::boolean, "public"."storefront_theme"."is_system"), "tenant_id" = COALESCE($5::uuid, "public"."storefront_theme"."tenant_id"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_theme"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontThemeFilter {
@@ -14194,62 +14662,71 @@ pub mod storefront {
     pub struct StorefrontRepo;
     impl StorefrontRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontId,
-        ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Storefront>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::StorefrontId],
-        ) -> Result<Vec<Storefront>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::StorefrontId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Storefront>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontFilter,
-            page: &::hubgen_runtime::PageRequest<StorefrontSort>,
-        ) -> Result<::hubgen_runtime::Page<Storefront>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontFilter,
+            page: &'a ::hubgen_runtime::PageRequest<StorefrontSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Storefront>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Storefront| match page.sort {
-                        StorefrontSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Storefront| match page.sort {
+                    StorefrontSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."storefront" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -14260,87 +14737,109 @@ pub mod storefront {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id` equal these values.
-        pub async fn get_by_tenant_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_tenant_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             tenant_id: ids::TenantId,
-        ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Storefront>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "tenant_id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id,))
         }
         /// The row whose `custom_domain` equal these values.
-        pub async fn get_by_custom_domain(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_custom_domain<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             custom_domain: String,
-        ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Storefront>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "custom_domain" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (custom_domain,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (custom_domain,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefront,
-        ) -> Result<Storefront, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefront,
+        ) -> impl ::std::future::Future<
+            Output = Result<Storefront, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefront],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefront],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."theme_id", COALESCE(u."is_published", false), u."custom_domain", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefront],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefront],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontId,
-            patch: &StorefrontPatch,
-        ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a StorefrontPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Storefront, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."storefront" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefront,
-        ) -> Result<Storefront, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefront,
+        ) -> impl ::std::future::Future<
+            Output = Result<Storefront, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tenant_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefront,
-        ) -> Result<Storefront, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tenant_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefront,
+        ) -> impl ::std::future::Future<
+            Output = Result<Storefront, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `custom_domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_custom_domain(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefront,
-        ) -> Result<Storefront, ::hubgen_runtime::Error> {
+        pub fn upsert_by_custom_domain<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefront,
+        ) -> impl ::std::future::Future<
+            Output = Result<Storefront, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("custom_domain") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontFilter {
@@ -14805,62 +15304,74 @@ pub mod storefront_versions {
     pub struct StorefrontVersionRepo;
     impl StorefrontVersionRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontVersionId,
-        ) -> Result<Option<StorefrontVersion>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<StorefrontVersion>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontVersionId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_versions" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::StorefrontVersionId],
-        ) -> Result<Vec<StorefrontVersion>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::StorefrontVersionId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<StorefrontVersion>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontVersionFilter,
-            page: &::hubgen_runtime::PageRequest<StorefrontVersionSort>,
-        ) -> Result<::hubgen_runtime::Page<StorefrontVersion>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontVersionFilter,
+            page: &'a ::hubgen_runtime::PageRequest<StorefrontVersionSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<StorefrontVersion>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &StorefrontVersion| match page.sort {
-                        StorefrontVersionSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &StorefrontVersion| match page.sort {
+                    StorefrontVersionSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontVersionFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontVersionFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_versions" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -14871,78 +15382,95 @@ pub mod storefront_versions {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `storefront_id`, `version` equal these values.
-        pub async fn get_by_tenant_id_and_storefront_id_and_version(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_tenant_id_and_storefront_id_and_version<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             tenant_id: ids::TenantId,
             storefront_id: ids::StorefrontId,
             version: i32,
-        ) -> Result<Option<StorefrontVersion>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<StorefrontVersion>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE "tenant_id" = $1::uuid AND "storefront_id" = $2::uuid AND "version" = $3::integer"#;
             ::hubgen_runtime::repo::fetch_optional(
-                    &mut *tx,
-                    SQL,
-                    (tenant_id, storefront_id, version),
-                )
-                .await
+                &mut *tx,
+                SQL,
+                (tenant_id, storefront_id, version),
+            )
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontVersion,
-        ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontVersion,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontVersion],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontVersion],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."version", u."content", COALESCE(u."published_at", now()), u."published_by", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u("id", "storefront_id", "version", "content", "published_at", "published_by")"#;
             const ONE: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontVersion],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontVersion],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontVersionId,
-            patch: &StorefrontVersionPatch,
-        ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a StorefrontVersionPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontVersionId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontVersion,
-        ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontVersion,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "version" = EXCLUDED."version", "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `storefront_id`, `version` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tenant_id_and_storefront_id_and_version(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontVersion,
-        ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tenant_id_and_storefront_id_and_version<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontVersion,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("tenant_id", "storefront_id", "version") DO UPDATE SET "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontVersionFilter {
@@ -15398,62 +15926,74 @@ pub mod storefront_drafts {
     pub struct StorefrontDraftRepo;
     impl StorefrontDraftRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontDraftId,
-        ) -> Result<Option<StorefrontDraft>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<StorefrontDraft>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontDraftId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_drafts" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::StorefrontDraftId],
-        ) -> Result<Vec<StorefrontDraft>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::StorefrontDraftId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<StorefrontDraft>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontDraftFilter,
-            page: &::hubgen_runtime::PageRequest<StorefrontDraftSort>,
-        ) -> Result<::hubgen_runtime::Page<StorefrontDraft>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontDraftFilter,
+            page: &'a ::hubgen_runtime::PageRequest<StorefrontDraftSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<StorefrontDraft>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &StorefrontDraft| match page.sort {
-                        StorefrontDraftSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &StorefrontDraft| match page.sort {
+                    StorefrontDraftSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontDraftFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontDraftFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_drafts" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -15464,55 +16004,69 @@ pub mod storefront_drafts {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontDraft,
-        ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontDraft,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontDraft, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontDraft],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontDraft],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."content", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "storefront_id", "content", "created_by", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontDraft],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontDraft],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontDraftId,
-            patch: &StorefrontDraftPatch,
-        ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a StorefrontDraftPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontDraft, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontDraftId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontDraft,
-        ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontDraft,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontDraft, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "content" = EXCLUDED."content", "created_by" = COALESCE($4::uuid, "public"."storefront_drafts"."created_by"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront_drafts"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontDraftFilter {
@@ -15997,62 +16551,74 @@ pub mod storefront_asset {
     pub struct StorefrontAssetRepo;
     impl StorefrontAssetRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontAssetId,
-        ) -> Result<Option<StorefrontAsset>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<StorefrontAsset>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontAssetId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_asset" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::StorefrontAssetId],
-        ) -> Result<Vec<StorefrontAsset>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::StorefrontAssetId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<StorefrontAsset>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontAssetFilter,
-            page: &::hubgen_runtime::PageRequest<StorefrontAssetSort>,
-        ) -> Result<::hubgen_runtime::Page<StorefrontAsset>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontAssetFilter,
+            page: &'a ::hubgen_runtime::PageRequest<StorefrontAssetSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<StorefrontAsset>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &StorefrontAsset| match page.sort {
-                        StorefrontAssetSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &StorefrontAsset| match page.sort {
+                    StorefrontAssetSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontAssetFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontAssetFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_asset" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -16063,55 +16629,69 @@ pub mod storefront_asset {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontAsset,
-        ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontAsset,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontAsset, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontAsset],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontAsset],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."file_name", u."file_type", u."url", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontAsset],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontAsset],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontAssetId,
-            patch: &StorefrontAssetPatch,
-        ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a StorefrontAssetPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontAsset, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontAssetId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontAsset,
-        ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontAsset,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontAsset, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "file_name" = EXCLUDED."file_name", "file_type" = EXCLUDED."file_type", "url" = EXCLUDED."url", "created_by" = COALESCE($5::uuid, "public"."storefront_asset"."created_by"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_asset"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontAssetFilter {
@@ -16606,62 +17186,74 @@ pub mod storefront_banner {
     pub struct StorefrontBannerRepo;
     impl StorefrontBannerRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontBannerId,
-        ) -> Result<Option<StorefrontBanner>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<StorefrontBanner>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontBannerId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_banner" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::StorefrontBannerId],
-        ) -> Result<Vec<StorefrontBanner>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::StorefrontBannerId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<StorefrontBanner>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontBannerFilter,
-            page: &::hubgen_runtime::PageRequest<StorefrontBannerSort>,
-        ) -> Result<::hubgen_runtime::Page<StorefrontBanner>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontBannerFilter,
+            page: &'a ::hubgen_runtime::PageRequest<StorefrontBannerSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<StorefrontBanner>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &StorefrontBanner| match page.sort {
-                        StorefrontBannerSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &StorefrontBanner| match page.sort {
+                    StorefrontBannerSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontBannerFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a StorefrontBannerFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_banner" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -16672,55 +17264,69 @@ pub mod storefront_banner {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontBanner,
-        ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontBanner,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontBanner, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontBanner],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontBanner],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."asset_id", COALESCE(u."is_active", true), COALESCE(u."banner_type", 'hero'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewStorefrontBanner],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewStorefrontBanner],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontBannerId,
-            patch: &StorefrontBannerPatch,
-        ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a StorefrontBannerPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontBanner, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::StorefrontBannerId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewStorefrontBanner,
-        ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewStorefrontBanner,
+        ) -> impl ::std::future::Future<
+            Output = Result<StorefrontBanner, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "asset_id" = EXCLUDED."asset_id", "is_active" = COALESCE($4::boolean, "public"."storefront_banner"."is_active"), "banner_type" = COALESCE($5::character varying(30), "public"."storefront_banner"."banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_banner"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontBannerFilter {
@@ -17230,65 +17836,74 @@ pub mod conversation_history {
     pub struct ConversationHistoryRepo;
     impl ConversationHistoryRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationHistoryId,
-        ) -> Result<Option<ConversationHistory>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<ConversationHistory>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationHistoryId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_history" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::ConversationHistoryId],
-        ) -> Result<Vec<ConversationHistory>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::ConversationHistoryId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<ConversationHistory>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationHistoryFilter,
-            page: &::hubgen_runtime::PageRequest<ConversationHistorySort>,
-        ) -> Result<
-            ::hubgen_runtime::Page<ConversationHistory>,
-            ::hubgen_runtime::Error,
-        > {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ConversationHistoryFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ConversationHistorySort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<ConversationHistory>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &ConversationHistory| match page.sort {
-                        ConversationHistorySort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &ConversationHistory| match page.sort {
+                    ConversationHistorySort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationHistoryFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ConversationHistoryFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."conversation_history" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -17299,55 +17914,69 @@ pub mod conversation_history {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewConversationHistory,
-        ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewConversationHistory,
+        ) -> impl ::std::future::Future<
+            Output = Result<ConversationHistory, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewConversationHistory],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewConversationHistory],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."channel_id", u."customer_id", u."message", u."direction", COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u("id", "channel_id", "customer_id", "message", "direction", "created_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewConversationHistory],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewConversationHistory],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationHistoryId,
-            patch: &ConversationHistoryPatch,
-        ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a ConversationHistoryPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<ConversationHistory, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationHistoryId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewConversationHistory,
-        ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewConversationHistory,
+        ) -> impl ::std::future::Future<
+            Output = Result<ConversationHistory, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "channel_id" = EXCLUDED."channel_id", "customer_id" = COALESCE($3::uuid, "public"."conversation_history"."customer_id"), "message" = EXCLUDED."message", "direction" = EXCLUDED."direction", "created_at" = COALESCE($6::timestamp with time zone, "public"."conversation_history"."created_at") RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationHistoryFilter {
@@ -17798,62 +18427,74 @@ pub mod conversation_event {
     pub struct ConversationEventRepo;
     impl ConversationEventRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationEventId,
-        ) -> Result<Option<ConversationEvent>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<ConversationEvent>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationEventId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_event" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::ConversationEventId],
-        ) -> Result<Vec<ConversationEvent>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::ConversationEventId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<ConversationEvent>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationEventFilter,
-            page: &::hubgen_runtime::PageRequest<ConversationEventSort>,
-        ) -> Result<::hubgen_runtime::Page<ConversationEvent>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ConversationEventFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ConversationEventSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<ConversationEvent>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &ConversationEvent| match page.sort {
-                        ConversationEventSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &ConversationEvent| match page.sort {
+                    ConversationEventSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationEventFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ConversationEventFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."conversation_event" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -17864,55 +18505,69 @@ pub mod conversation_event {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewConversationEvent,
-        ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewConversationEvent,
+        ) -> impl ::std::future::Future<
+            Output = Result<ConversationEvent, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewConversationEvent],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewConversationEvent],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."event_type", COALESCE(u."metadata", '{}'), COALESCE(u."created_at", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u("id", "conversation_id", "event_type", "metadata", "created_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewConversationEvent],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewConversationEvent],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationEventId,
-            patch: &ConversationEventPatch,
-        ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a ConversationEventPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<ConversationEvent, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationEventId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewConversationEvent,
-        ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewConversationEvent,
+        ) -> impl ::std::future::Future<
+            Output = Result<ConversationEvent, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "event_type" = EXCLUDED."event_type", "metadata" = COALESCE($4::jsonb, "public"."conversation_event"."metadata"), "created_at" = COALESCE($5::timestamp with time zone, "public"."conversation_event"."created_at") RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationEventFilter {
@@ -18408,62 +19063,69 @@ pub mod complaints {
     pub struct ComplaintRepo;
     impl ComplaintRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ComplaintId,
-        ) -> Result<Option<Complaint>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Complaint>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ComplaintId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."complaints" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::ComplaintId],
-        ) -> Result<Vec<Complaint>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::ComplaintId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Complaint>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ComplaintFilter,
-            page: &::hubgen_runtime::PageRequest<ComplaintSort>,
-        ) -> Result<::hubgen_runtime::Page<Complaint>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ComplaintFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ComplaintSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Complaint>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Complaint| match page.sort {
-                        ComplaintSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Complaint| match page.sort {
+                    ComplaintSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ComplaintFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ComplaintFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."complaints" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -18474,55 +19136,69 @@ pub mod complaints {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewComplaint,
-        ) -> Result<Complaint, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewComplaint,
+        ) -> impl ::std::future::Future<
+            Output = Result<Complaint, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewComplaint],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewComplaint],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."order_id", u."description", COALESCE(u."status", 'open'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "order_id", "description", "status", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewComplaint],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewComplaint],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ComplaintId,
-            patch: &ComplaintPatch,
-        ) -> Result<Complaint, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a ComplaintPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Complaint, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ComplaintId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."complaints" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewComplaint,
-        ) -> Result<Complaint, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewComplaint,
+        ) -> impl ::std::future::Future<
+            Output = Result<Complaint, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "order_id" = COALESCE($3::uuid, "public"."complaints"."order_id"), "description" = EXCLUDED."description", "status" = COALESCE($5::character varying(20), "public"."complaints"."status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."complaints"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ComplaintFilter {
@@ -19006,62 +19682,69 @@ pub mod violations {
     pub struct ViolationRepo;
     impl ViolationRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ViolationId,
-        ) -> Result<Option<Violation>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Violation>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ViolationId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."violations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::ViolationId],
-        ) -> Result<Vec<Violation>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::ViolationId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Violation>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ViolationFilter,
-            page: &::hubgen_runtime::PageRequest<ViolationSort>,
-        ) -> Result<::hubgen_runtime::Page<Violation>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ViolationFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ViolationSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Violation>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 2usize] = [
                 r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
                 r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Violation| match page.sort {
-                        ViolationSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Violation| match page.sort {
+                    ViolationSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ViolationFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ViolationFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."violations" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -19072,55 +19755,69 @@ pub mod violations {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewViolation,
-        ) -> Result<Violation, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewViolation,
+        ) -> impl ::std::future::Future<
+            Output = Result<Violation, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewViolation],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewViolation],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."violation_type", COALESCE(u."severity", 'low'), COALESCE(u."details", '{}'), COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u("id", "user_id", "violation_type", "severity", "details", "created_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewViolation],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewViolation],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ViolationId,
-            patch: &ViolationPatch,
-        ) -> Result<Violation, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a ViolationPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Violation, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ViolationId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."violations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewViolation,
-        ) -> Result<Violation, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewViolation,
+        ) -> impl ::std::future::Future<
+            Output = Result<Violation, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "violation_type" = EXCLUDED."violation_type", "severity" = COALESCE($4::character varying(10), "public"."violations"."severity"), "details" = COALESCE($5::jsonb, "public"."violations"."details"), "created_at" = COALESCE($6::timestamp with time zone, "public"."violations"."created_at") RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ViolationFilter {
@@ -19630,43 +20327,50 @@ pub mod audit_logs {
     pub struct AuditLogRepo;
     impl AuditLogRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
-        ) -> Result<Option<AuditLog>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<AuditLog>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, key).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, key)
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, key).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, key)
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[(::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>)],
-        ) -> Result<Vec<AuditLog>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [(::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>)],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<AuditLog>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ("id", "occurred_at") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp with time zone[])) ORDER BY "id", "occurred_at""#;
             ::hubgen_runtime::repo::fetch_all(
-                    &mut *tx,
-                    SQL,
-                    (
-                        keys.iter().map(|k| k.0).collect::<Vec<_>>(),
-                        keys.iter().map(|k| k.1).collect::<Vec<_>>(),
-                    ),
-                )
-                .await
+                &mut *tx,
+                SQL,
+                (
+                    keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+                    keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+                ),
+            )
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AuditLogFilter,
-            page: &::hubgen_runtime::PageRequest<AuditLogSort>,
-        ) -> Result<::hubgen_runtime::Page<AuditLog>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AuditLogFilter,
+            page: &'a ::hubgen_runtime::PageRequest<AuditLogSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<AuditLog>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id", "occurred_at" LIMIT $6::bigint"#,
                 r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id" DESC, "occurred_at" DESC LIMIT $6::bigint"#,
@@ -19680,36 +20384,34 @@ pub mod audit_logs {
                 "entity_type desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &AuditLog| match page.sort {
-                        AuditLogSort::PrimaryKey => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.id, &row.occurred_at),
-                            )
-                        }
-                        AuditLogSort::EntityType => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.entity_type, &row.id, &row.occurred_at),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &AuditLog| match page.sort {
+                    AuditLogSort::PrimaryKey => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id, &row.occurred_at))
+                    }
+                    AuditLogSort::EntityType => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.entity_type, &row.id, &row.occurred_at),
+                        )
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AuditLogFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a AuditLogFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(

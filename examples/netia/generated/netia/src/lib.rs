@@ -863,35 +863,43 @@ pub mod tenants {
     pub struct TenantRepo;
     impl TenantRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-        ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::TenantId],
-        ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::TenantId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-            page: &::hubgen_runtime::PageRequest<TenantSort>,
-        ) -> Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a TenantFilter,
+            page: &'a ::hubgen_runtime::PageRequest<TenantSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 10usize] = [
                 r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
                 r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
@@ -917,48 +925,47 @@ pub mod tenants {
                 "tidio_website_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Tenant| match page.sort {
-                        TenantSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        TenantSort::Email => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
-                        }
-                        TenantSort::SubscriptionStatus => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.subscription_status, &row.id),
-                            )
-                        }
-                        TenantSort::CrispWebsiteId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.crisp_website_id, &row.id),
-                            )
-                        }
-                        TenantSort::TidioWebsiteId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.tidio_website_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Tenant| match page.sort {
+                    TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    TenantSort::Email => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                    }
+                    TenantSort::SubscriptionStatus => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.subscription_status, &row.id),
+                        )
+                    }
+                    TenantSort::CrispWebsiteId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.crisp_website_id, &row.id),
+                        )
+                    }
+                    TenantSort::TidioWebsiteId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.tidio_website_id, &row.id),
+                        )
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a TenantFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "subscription_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "subscription_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "subscription_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("subscription_status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "crisp_website_id" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "crisp_website_id" < $11::character varying(255)) AND ($12::bool IS NULL OR ("crisp_website_id" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR "tidio_website_id" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR "tidio_website_id" < $15::character varying(255)) AND ($16::bool IS NULL OR ("tidio_website_id" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -969,105 +976,129 @@ pub mod tenants {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `email` equal these values.
-        pub async fn get_by_email(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_email<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             email: String,
-        ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "email" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (email,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (email,))
         }
         /// The row whose `crisp_website_id` equal these values.
-        pub async fn get_by_crisp_website_id(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_crisp_website_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             crisp_website_id: String,
-        ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "crisp_website_id" = $1::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (crisp_website_id,))
-                .await
         }
         /// The row whose `tidio_website_id` equal these values.
-        pub async fn get_by_tidio_website_id(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_tidio_website_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             tidio_website_id: String,
-        ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "tidio_website_id" = $1::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (tidio_website_id,))
-                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewTenant],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewTenant],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."email", COALESCE(u."subscription_status", 'trial'), COALESCE(u."subscription_plan", 'basic'), u."crisp_website_id", u."tidio_website_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(50)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(255)[], $8::timestamp with time zone[], $9::timestamp with time zone[], $10::boolean[]) AS u("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active")"#;
             const ONE: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewTenant],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewTenant],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-            patch: &TenantPatch,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a TenantPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::TenantId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_email(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn upsert_by_email<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("email") DO UPDATE SET "name" = EXCLUDED."name", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `crisp_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_crisp_website_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn upsert_by_crisp_website_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("crisp_website_id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tidio_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tidio_website_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewTenant,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tidio_website_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewTenant,
+        ) -> impl ::std::future::Future<
+            Output = Result<Tenant, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("tidio_website_id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
@@ -1649,35 +1680,43 @@ pub mod api_keys {
     pub struct ApiKeyRepo;
     impl ApiKeyRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::ApiKeyId,
-        ) -> Result<Option<ApiKey>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<ApiKey>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn exists<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::ApiKeyId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."api_keys" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            conn: &mut ::sqlx::PgConnection,
-            keys: &[ids::ApiKeyId],
-        ) -> Result<Vec<ApiKey>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            keys: &'a [ids::ApiKeyId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<ApiKey>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &ApiKeyFilter,
-            page: &::hubgen_runtime::PageRequest<ApiKeySort>,
-        ) -> Result<::hubgen_runtime::Page<ApiKey>, ::hubgen_runtime::Error> {
+        pub fn list<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a ApiKeyFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ApiKeySort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<ApiKey>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -1691,33 +1730,29 @@ pub mod api_keys {
                 "tenant_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *conn,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &ApiKey| match page.sort {
-                        ApiKeySort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        ApiKeySort::TenantId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.tenant_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *conn,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &ApiKey| match page.sort {
+                    ApiKeySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    ApiKeySort::TenantId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            conn: &mut ::sqlx::PgConnection,
-            filter: &ApiKeyFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            filter: &'a ApiKeyFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT count(*) FROM "public"."api_keys" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "key_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "key_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "key_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("key_hash" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -1728,71 +1763,89 @@ pub mod api_keys {
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `key_hash` equal these values.
-        pub async fn get_by_key_hash(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn get_by_key_hash<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key_hash: String,
-        ) -> Result<Option<ApiKey>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<ApiKey>, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE "key_hash" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key_hash,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key_hash,))
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewApiKey,
-        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
+        pub fn insert<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewApiKey,
+        ) -> impl ::std::future::Future<
+            Output = Result<ApiKey, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewApiKey],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewApiKey],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."tenant_id", u."key_hash", u."name", COALESCE(u."permissions", '{}'), u."last_used_at", COALESCE(u."created_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::jsonb[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::boolean[]) AS u("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active")"#;
             const ONE: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            conn: &mut ::sqlx::PgConnection,
-            rows: &[NewApiKey],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
+        pub fn insert_copy<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            rows: &'a [NewApiKey],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + 'a {
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn update<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::ApiKeyId,
-            patch: &ApiKeyPatch,
-        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a ApiKeyPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<ApiKey, ::hubgen_runtime::Error>,
+        > + 'a {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
+                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            conn: &mut ::sqlx::PgConnection,
+        pub fn delete<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
             key: ids::ApiKeyId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"DELETE FROM "public"."api_keys" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewApiKey,
-        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewApiKey,
+        ) -> impl ::std::future::Future<
+            Output = Result<ApiKey, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "tenant_id" = EXCLUDED."tenant_id", "key_hash" = EXCLUDED."key_hash", "name" = EXCLUDED."name", "permissions" = COALESCE($5::jsonb, "public"."api_keys"."permissions"), "last_used_at" = COALESCE($6::timestamp with time zone, "public"."api_keys"."last_used_at"), "created_at" = COALESCE($7::timestamp with time zone, "public"."api_keys"."created_at"), "is_active" = COALESCE($8::boolean, "public"."api_keys"."is_active") RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
         /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_key_hash(
-            conn: &mut ::sqlx::PgConnection,
-            new: &NewApiKey,
-        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
+        pub fn upsert_by_key_hash<'a>(
+            conn: &'a mut ::sqlx::PgConnection,
+            new: &'a NewApiKey,
+        ) -> impl ::std::future::Future<
+            Output = Result<ApiKey, ::hubgen_runtime::Error>,
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT ("key_hash") DO UPDATE SET "tenant_id" = EXCLUDED."tenant_id", "name" = EXCLUDED."name", "permissions" = COALESCE($5::jsonb, "public"."api_keys"."permissions"), "last_used_at" = COALESCE($6::timestamp with time zone, "public"."api_keys"."last_used_at"), "created_at" = COALESCE($7::timestamp with time zone, "public"."api_keys"."created_at"), "is_active" = COALESCE($8::boolean, "public"."api_keys"."is_active") RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
@@ -2249,35 +2302,46 @@ pub mod conversations {
     pub struct ConversationRepo;
     impl ConversationRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationId,
-        ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::ConversationId],
-        ) -> Result<Vec<Conversation>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::ConversationId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Conversation>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationFilter,
-            page: &::hubgen_runtime::PageRequest<ConversationSort>,
-        ) -> Result<::hubgen_runtime::Page<Conversation>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ConversationFilter,
+            page: &'a ::hubgen_runtime::PageRequest<ConversationSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<Conversation>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -2291,33 +2355,31 @@ pub mod conversations {
                 "session_id desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Conversation| match page.sort {
-                        ConversationSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        ConversationSort::SessionId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.session_id, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Conversation| match page.sort {
+                    ConversationSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    ConversationSort::SessionId => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.session_id, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a ConversationFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::character varying(255)[] IS NULL OR "session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -2328,77 +2390,94 @@ pub mod conversations {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `session_id` equal these values.
-        pub async fn get_by_tenant_id_and_session_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_tenant_id_and_session_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             tenant_id: ids::TenantId,
             session_id: String,
-        ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE "tenant_id" = $1::uuid AND "session_id" = $2::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                    &mut *tx,
-                    SQL,
-                    (tenant_id, session_id),
-                )
-                .await
+                &mut *tx,
+                SQL,
+                (tenant_id, session_id),
+            )
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewConversation,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewConversation,
+        ) -> impl ::std::future::Future<
+            Output = Result<Conversation, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewConversation],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewConversation],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."session_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."metadata", '{}'), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::timestamp with time zone[], $4::timestamp with time zone[], $5::jsonb[]) AS u("id", "session_id", "created_at", "updated_at", "metadata")"#;
             const ONE: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewConversation],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewConversation],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationId,
-            patch: &ConversationPatch,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a ConversationPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Conversation, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::ConversationId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewConversation,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewConversation,
+        ) -> impl ::std::future::Future<
+            Output = Result<Conversation, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "session_id" = EXCLUDED."session_id", "created_at" = COALESCE($3::timestamp with time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($4::timestamp with time zone, now()), "metadata" = COALESCE($5::jsonb, "public"."conversations"."metadata") RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tenant_id_and_session_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewConversation,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tenant_id_and_session_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewConversation,
+        ) -> impl ::std::future::Future<
+            Output = Result<Conversation, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT ("tenant_id", "session_id") DO UPDATE SET "created_at" = COALESCE($3::timestamp with time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($4::timestamp with time zone, now()), "metadata" = COALESCE($5::jsonb, "public"."conversations"."metadata") RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
@@ -2914,35 +2993,43 @@ pub mod messages {
     pub struct MessageRepo;
     impl MessageRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::MessageId,
-        ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Message>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::MessageId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::MessageId],
-        ) -> Result<Vec<Message>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::MessageId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Message>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &MessageFilter,
-            page: &::hubgen_runtime::PageRequest<MessageSort>,
-        ) -> Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a MessageFilter,
+            page: &'a ::hubgen_runtime::PageRequest<MessageSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 6usize] = [
                 r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -2960,39 +3047,35 @@ pub mod messages {
                 "timestamp desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Message| match page.sort {
-                        MessageSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        MessageSort::ConversationId => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.conversation_id, &row.id),
-                            )
-                        }
-                        MessageSort::Timestamp => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.timestamp, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Message| match page.sort {
+                    MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    MessageSort::ConversationId => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.conversation_id, &row.id),
+                        )
+                    }
+                    MessageSort::Timestamp => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.timestamp, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &MessageFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a MessageFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR "timestamp" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR "timestamp" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR "timestamp" < $7::timestamp with time zone) AND ($8::bool IS NULL OR ("timestamp" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -3003,55 +3086,69 @@ pub mod messages {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewMessage,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewMessage,
+        ) -> impl ::std::future::Future<
+            Output = Result<Message, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewMessage],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewMessage],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."role", u."content", COALESCE(u."timestamp", NOW()), COALESCE(u."metadata", '{}'), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::timestamp with time zone[], $6::jsonb[]) AS u("id", "conversation_id", "role", "content", "timestamp", "metadata")"#;
             const ONE: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewMessage],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewMessage],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::MessageId,
-            patch: &MessagePatch,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a MessagePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Message, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::MessageId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewMessage,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewMessage,
+        ) -> impl ::std::future::Future<
+            Output = Result<Message, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "role" = EXCLUDED."role", "content" = EXCLUDED."content", "timestamp" = COALESCE($5::timestamp with time zone, "public"."messages"."timestamp"), "metadata" = COALESCE($6::jsonb, "public"."messages"."metadata") RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
@@ -3626,35 +3723,43 @@ pub mod leads {
     pub struct LeadRepo;
     impl LeadRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::LeadId,
-        ) -> Result<Option<Lead>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<Lead>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::LeadId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."leads" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::LeadId],
-        ) -> Result<Vec<Lead>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::LeadId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<Lead>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &LeadFilter,
-            page: &::hubgen_runtime::PageRequest<LeadSort>,
-        ) -> Result<::hubgen_runtime::Page<Lead>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a LeadFilter,
+            page: &'a ::hubgen_runtime::PageRequest<LeadSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<::hubgen_runtime::Page<Lead>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: [&str; 8usize] = [
                 r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
                 r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
@@ -3676,37 +3781,35 @@ pub mod leads {
                 "created_at desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &Lead| match page.sort {
-                        LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                        LeadSort::Intent => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.intent, &row.id))
-                        }
-                        LeadSort::Status => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                        }
-                        LeadSort::CreatedAt => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.created_at, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &Lead| match page.sort {
+                    LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    LeadSort::Intent => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.intent, &row.id))
+                    }
+                    LeadSort::Status => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                    }
+                    LeadSort::CreatedAt => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &LeadFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a LeadFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."leads" WHERE ($1::character varying(50)[] IS NULL OR "intent" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "intent" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "intent" < $3::character varying(50)) AND ($4::bool IS NULL OR ("intent" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR "created_at" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR "created_at" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR "created_at" < $11::timestamp with time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -3717,55 +3820,69 @@ pub mod leads {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewLead,
-        ) -> Result<Lead, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewLead,
+        ) -> impl ::std::future::Future<
+            Output = Result<Lead, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewLead],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewLead],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."intent", COALESCE(u."contact_info", '{}'), COALESCE(u."status", 'new'), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::character varying(50)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewLead],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewLead],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::LeadId,
-            patch: &LeadPatch,
-        ) -> Result<Lead, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a LeadPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<Lead, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::LeadId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."leads" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewLead,
-        ) -> Result<Lead, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewLead,
+        ) -> impl ::std::future::Future<
+            Output = Result<Lead, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = COALESCE($2::uuid, "public"."leads"."conversation_id"), "intent" = EXCLUDED."intent", "contact_info" = COALESCE($4::jsonb, "public"."leads"."contact_info"), "status" = COALESCE($5::character varying(50), "public"."leads"."status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."leads"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for LeadFilter {
@@ -4221,38 +4338,46 @@ pub mod tenant_configurations {
     pub struct TenantConfigurationRepo;
     impl TenantConfigurationRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TenantConfigurationId,
-        ) -> Result<Option<TenantConfiguration>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<TenantConfiguration>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TenantConfigurationId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant_configurations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::TenantConfigurationId],
-        ) -> Result<Vec<TenantConfiguration>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::TenantConfigurationId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<TenantConfiguration>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TenantConfigurationFilter,
-            page: &::hubgen_runtime::PageRequest<TenantConfigurationSort>,
-        ) -> Result<
-            ::hubgen_runtime::Page<TenantConfiguration>,
-            ::hubgen_runtime::Error,
-        > {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a TenantConfigurationFilter,
+            page: &'a ::hubgen_runtime::PageRequest<TenantConfigurationSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<TenantConfiguration>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
                 r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
@@ -4266,33 +4391,31 @@ pub mod tenant_configurations {
                 "config_type desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &TenantConfiguration| match page.sort {
-                        TenantConfigurationSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        TenantConfigurationSort::ConfigType => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.config_type, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &TenantConfiguration| match page.sort {
+                    TenantConfigurationSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    TenantConfigurationSort::ConfigType => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.config_type, &row.id))
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TenantConfigurationFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a TenantConfigurationFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."tenant_configurations" WHERE ($1::character varying(100)[] IS NULL OR "config_type" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "config_type" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "config_type" < $3::character varying(100)) AND ($4::bool IS NULL OR ("config_type" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -4303,77 +4426,94 @@ pub mod tenant_configurations {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `config_type` equal these values.
-        pub async fn get_by_tenant_id_and_config_type(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get_by_tenant_id_and_config_type<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             tenant_id: ids::TenantId,
             config_type: String,
-        ) -> Result<Option<TenantConfiguration>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<TenantConfiguration>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE "tenant_id" = $1::uuid AND "config_type" = $2::character varying(100)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                    &mut *tx,
-                    SQL,
-                    (tenant_id, config_type),
-                )
-                .await
+                &mut *tx,
+                SQL,
+                (tenant_id, config_type),
+            )
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTenantConfiguration,
-        ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTenantConfiguration,
+        ) -> impl ::std::future::Future<
+            Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewTenantConfiguration],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewTenantConfiguration],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_type", u."config_data", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::jsonb[], $4::timestamp with time zone[], $5::timestamp with time zone[]) AS u("id", "config_type", "config_data", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewTenantConfiguration],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewTenantConfiguration],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TenantConfigurationId,
-            patch: &TenantConfigurationPatch,
-        ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a TenantConfigurationPatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::TenantConfigurationId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."tenant_configurations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTenantConfiguration,
-        ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTenantConfiguration,
+        ) -> impl ::std::future::Future<
+            Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "config_type" = EXCLUDED."config_type", "config_data" = EXCLUDED."config_data", "created_at" = COALESCE($4::timestamp with time zone, "public"."tenant_configurations"."created_at"), "updated_at" = COALESCE($5::timestamp with time zone, now()) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `config_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_tenant_id_and_config_type(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewTenantConfiguration,
-        ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
+        pub fn upsert_by_tenant_id_and_config_type<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewTenantConfiguration,
+        ) -> impl ::std::future::Future<
+            Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT ("tenant_id", "config_type") DO UPDATE SET "config_data" = EXCLUDED."config_data", "created_at" = COALESCE($4::timestamp with time zone, "public"."tenant_configurations"."created_at"), "updated_at" = COALESCE($5::timestamp with time zone, now()) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantConfigurationFilter {
@@ -4893,35 +5033,46 @@ pub mod knowledge_bases {
     pub struct KnowledgeBaseRepo;
     impl KnowledgeBaseRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn get<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KnowledgeBaseId,
-        ) -> Result<Option<KnowledgeBase>, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<Option<KnowledgeBase>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn exists<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KnowledgeBaseId,
-        ) -> Result<bool, ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<bool, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."knowledge_bases" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            keys: &[ids::KnowledgeBaseId],
-        ) -> Result<Vec<KnowledgeBase>, ::hubgen_runtime::Error> {
+        pub fn get_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            keys: &'a [ids::KnowledgeBaseId],
+        ) -> impl ::std::future::Future<
+            Output = Result<Vec<KnowledgeBase>, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KnowledgeBaseFilter,
-            page: &::hubgen_runtime::PageRequest<KnowledgeBaseSort>,
-        ) -> Result<::hubgen_runtime::Page<KnowledgeBase>, ::hubgen_runtime::Error> {
+        pub fn list<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a KnowledgeBaseFilter,
+            page: &'a ::hubgen_runtime::PageRequest<KnowledgeBaseSort>,
+        ) -> impl ::std::future::Future<
+            Output = Result<
+                ::hubgen_runtime::Page<KnowledgeBase>,
+                ::hubgen_runtime::Error,
+            >,
+        > + use<'a, 't> {
             const SQL: [&str; 4usize] = [
                 r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
                 r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
@@ -4935,33 +5086,34 @@ pub mod knowledge_bases {
                 "content_type desc",
             ];
             ::hubgen_runtime::repo::list(
-                    &mut *tx,
-                    &SQL,
-                    &ORDERS,
-                    page.sort as usize,
-                    filter,
-                    page,
-                    |order, row: &KnowledgeBase| match page.sort {
-                        KnowledgeBaseSort::Id => {
-                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                        }
-                        KnowledgeBaseSort::ContentType => {
-                            ::hubgen_runtime::Cursor::of(
-                                order,
-                                &(&row.content_type, &row.id),
-                            )
-                        }
-                    },
-                )
-                .await
+                &mut *tx,
+                &SQL,
+                &ORDERS,
+                page.sort as usize,
+                filter,
+                page,
+                |order, row: &KnowledgeBase| match page.sort {
+                    KnowledgeBaseSort::Id => {
+                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                    }
+                    KnowledgeBaseSort::ContentType => {
+                        ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.content_type, &row.id),
+                        )
+                    }
+                },
+            )
         }
         /// How many rows match the filter.
-        pub async fn count(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KnowledgeBaseFilter,
-        ) -> Result<i64, ::hubgen_runtime::Error> {
+        pub fn count<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            filter: &'a KnowledgeBaseFilter,
+        ) -> impl ::std::future::Future<
+            Output = Result<i64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"SELECT count(*) FROM "public"."knowledge_bases" WHERE ($1::character varying(50)[] IS NULL OR "content_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "content_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "content_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("content_type" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR "is_active" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR "is_active" >= $6::boolean) AND ($7::boolean IS NULL OR "is_active" < $7::boolean) AND ($8::bool IS NULL OR ("is_active" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
@@ -4972,55 +5124,69 @@ pub mod knowledge_bases {
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewKnowledgeBase,
-        ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
+        pub fn insert<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewKnowledgeBase,
+        ) -> impl ::std::future::Future<
+            Output = Result<KnowledgeBase, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewKnowledgeBase],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
+        pub fn insert_many<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewKnowledgeBase],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."content_type", u."content", COALESCE(u."version", 1), COALESCE(u."is_active", true), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::text[], $4::integer[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "content_type", "content", "version", "is_active", "created_at", "updated_at")"#;
             const ONE: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            rows: &[NewKnowledgeBase],
-        ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
+        pub fn insert_copy<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            rows: &'a [NewKnowledgeBase],
+        ) -> impl ::std::future::Future<
+            Output = Result<u64, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn update<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KnowledgeBaseId,
-            patch: &KnowledgeBasePatch,
-        ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
+            patch: &'a KnowledgeBasePatch,
+        ) -> impl ::std::future::Future<
+            Output = Result<KnowledgeBase, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
+            async move {
+                const SQL: &str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
+                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                    .await?
+                    .ok_or(::hubgen_runtime::Error::NotFound)
+            }
         }
         /// Deletes the row.
-        pub async fn delete(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+        pub fn delete<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
             key: ids::KnowledgeBaseId,
-        ) -> Result<(), ::hubgen_runtime::Error> {
+        ) -> impl ::std::future::Future<
+            Output = Result<(), ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"DELETE FROM "public"."knowledge_bases" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub async fn upsert_by_id(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            new: &NewKnowledgeBase,
-        ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
+        pub fn upsert_by_id<'a, 't>(
+            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+            new: &'a NewKnowledgeBase,
+        ) -> impl ::std::future::Future<
+            Output = Result<KnowledgeBase, ::hubgen_runtime::Error>,
+        > + use<'a, 't> {
             const SQL: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "content_type" = EXCLUDED."content_type", "content" = EXCLUDED."content", "version" = COALESCE($4::integer, "public"."knowledge_bases"."version"), "is_active" = COALESCE($5::boolean, "public"."knowledge_bases"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."knowledge_bases"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::repo::Filter for KnowledgeBaseFilter {
