@@ -156,20 +156,22 @@ fn repo_struct(shape: &Shape, methods: Vec<TokenStream>, impls: TokenStream) -> 
     }
 }
 
-/// A method written as an `async fn` made a plain `fn` returning a future
-/// that lives as long as its arguments' borrows (`'a`): the runtime's own
-/// future where the body only awaits it, else an `async move` block. An
-/// `async fn` is a coroutine of its own for the compiler to check in every
-/// hub crate, for nothing: nearly a third of what a repository costs to
-/// build. Callers are the same (`.await`); the signatures hold in editions
-/// 2021 and 2024 alike (`hub!` expands in the caller's).
+/// A method written as an `async fn` whose body only awaits one runtime
+/// call, made a plain `fn` returning that call's future, which lives as long
+/// as the arguments' borrows (`'a`). An `async fn` is a coroutine of its own
+/// for the compiler to check in every hub crate, for nothing: nearly a third
+/// of what a repository costs to build. A body that does more stays an
+/// `async fn`. Callers are the same (`.await`); the signatures hold in
+/// editions 2021 and 2024 alike (`hub!` expands in the caller's).
 fn returning_future(item: syn::ImplItem, receiver: Receiver) -> TokenStream {
     let syn::ImplItem::Fn(mut f) = item else {
         return quote!(#item);
     };
-    if f.sig.asyncness.take().is_none() {
+    let Some((rest, call)) = only_awaits_last(&f) else {
         return quote!(#f);
-    }
+    };
+    f.sig.asyncness = None;
+    f.block = syn::parse_quote!({ #(#rest)* #call });
     let a: syn::Lifetime = syn::parse_quote!('a);
     f.sig.generics.params.push(syn::parse_quote!('a));
     // A `TenantTx<'_>` lives in the future too: its lifetime is named and captured.
@@ -196,21 +198,19 @@ fn returning_future(item: syn::ImplItem, receiver: Receiver) -> TokenStream {
     };
     let capture = if tenant { quote!(use<'a, 't>) } else { quote!('a) };
     f.sig.output = syn::parse_quote!(-> impl ::std::future::Future<Output = #output> + #capture);
-    let stmts = &f.block.stmts;
-    // The body awaits one call, last, and does nothing else that needs a coroutine.
-    let only_awaits_last = match stmts.split_last() {
-        Some((syn::Stmt::Expr(syn::Expr::Await(awaited), None), rest)) => {
-            let call = &awaited.base;
-            let before = quote!(#(#rest)* #call).to_string();
-            (!before.contains(". await") && !before.contains('?')).then(|| (rest.to_vec(), awaited.base.clone()))
-        }
-        _ => None,
-    };
-    f.block = match only_awaits_last {
-        Some((rest, call)) => syn::parse_quote!({ #(#rest)* #call }),
-        None => syn::parse_quote!({ async move { #(#stmts)* } }),
-    };
     quote!(#f)
+}
+
+/// For an `async fn` whose body awaits one call, last, and does nothing
+/// else that needs a coroutine: the statements before and the call.
+fn only_awaits_last(f: &syn::ImplItemFn) -> Option<(Vec<syn::Stmt>, syn::Expr)> {
+    f.sig.asyncness?;
+    let (syn::Stmt::Expr(syn::Expr::Await(awaited), None), rest) = f.block.stmts.split_last()? else {
+        return None;
+    };
+    let call = &awaited.base;
+    let before = quote!(#(#rest)* #call).to_string();
+    (!before.contains(". await") && !before.contains('?')).then(|| (rest.to_vec(), (**call).clone()))
 }
 
 /// The executor parameter a repository method takes, borrowed for `lifetime`

@@ -941,19 +941,15 @@ pub mod app_registry {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::AppRegistryId,
-            patch: &'a AppRegistryPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<AppRegistry, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &AppRegistryPatch,
+        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -1711,19 +1707,15 @@ pub mod app_subscriptions {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AppSubscriptionId,
-            patch: &'a AppSubscriptionPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<AppSubscription, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &AppSubscriptionPatch,
+        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -2398,19 +2390,15 @@ pub mod app_guards {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AppGuardId,
-            patch: &'a AppGuardPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<AppGuard, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &AppGuardPatch,
+        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(

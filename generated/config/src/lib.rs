@@ -934,19 +934,15 @@ pub mod runtime_configs {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             key: ids::RuntimeConfigId,
-            patch: &'a RuntimeConfigPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &RuntimeConfigPatch,
+        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -1679,19 +1675,15 @@ pub mod environment_configs {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::EnvironmentConfigId,
-            patch: &'a EnvironmentConfigPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &EnvironmentConfigPatch,
+        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(

@@ -891,19 +891,15 @@ pub mod users {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::UserId,
-            patch: &'a UserPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserPatch,
+        ) -> Result<User, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -1631,19 +1627,15 @@ pub mod user_sessions {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::UserSessionId,
-            patch: &'a UserSessionPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserSession, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserSessionPatch,
+        ) -> Result<UserSession, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(

@@ -1094,19 +1094,15 @@ pub mod messages {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             key: ids::MessageId,
-            patch: &'a MessagePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &MessagePatch,
+        ) -> Result<Message, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -1935,19 +1931,15 @@ pub mod conversations {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             key: ids::ConversationId,
-            patch: &'a ConversationPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ConversationPatch,
+        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2674,19 +2666,15 @@ pub mod routing_rules {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             key: ids::RoutingRuleId,
-            patch: &'a RoutingRulePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<RoutingRule, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &RoutingRulePatch,
+        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(

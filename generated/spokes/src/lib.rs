@@ -911,19 +911,15 @@ pub mod facebook_connections {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::FacebookConnectionId,
-            patch: &'a FacebookConnectionPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<FacebookConnection, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &FacebookConnectionPatch,
+        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -1773,19 +1769,15 @@ pub mod facebook_users {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             key: ids::FacebookUserId,
-            patch: &'a FacebookUserPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<FacebookUser, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &FacebookUserPatch,
+        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2509,19 +2501,15 @@ pub mod botpress_user_mappings {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::BotpressUserMappingId,
-            patch: &'a BotpressUserMappingPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &BotpressUserMappingPatch,
+        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(

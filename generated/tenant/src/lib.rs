@@ -900,19 +900,15 @@ pub mod tenants {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TenantId,
-            patch: &'a TenantPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "visibility" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "visibility" END, "owner_id" = COALESCE($9::uuid, "owner_id"), "industry" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $14::bool THEN $15::text ELSE "website" END, "logo_url" = CASE WHEN $16::bool THEN $17::text ELSE "logo_url" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantPatch,
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "visibility" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "visibility" END, "owner_id" = COALESCE($9::uuid, "owner_id"), "industry" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $14::bool THEN $15::text ELSE "website" END, "logo_url" = CASE WHEN $16::bool THEN $17::text ELSE "logo_url" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -1605,19 +1601,15 @@ pub mod tenant_members {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TenantMemberId,
-            patch: &'a TenantMemberPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<TenantMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenant_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::character varying(50), "role"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "invited_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "invited_by" END, "joined_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "joined_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantMemberPatch,
+        ) -> Result<TenantMember, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenant_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::character varying(50), "role"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "invited_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "invited_by" END, "joined_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "joined_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -2374,19 +2366,15 @@ pub mod tenant_profiles {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TenantProfileId,
-            patch: &'a TenantProfilePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<TenantProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenant_profiles" SET "industry" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $6::bool THEN $7::text ELSE "website" END, "logo_url" = CASE WHEN $8::bool THEN $9::text ELSE "logo_url" END, "timezone" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "timezone" END, "currency" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE "currency" END, "language" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE "language" END, "business_hours" = CASE WHEN $16::bool THEN $17::jsonb ELSE "business_hours" END, "settings" = CASE WHEN $18::bool THEN $19::jsonb ELSE "settings" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantProfilePatch,
+        ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenant_profiles" SET "industry" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $6::bool THEN $7::text ELSE "website" END, "logo_url" = CASE WHEN $8::bool THEN $9::text ELSE "logo_url" END, "timezone" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "timezone" END, "currency" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE "currency" END, "language" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE "language" END, "business_hours" = CASE WHEN $16::bool THEN $17::jsonb ELSE "business_hours" END, "settings" = CASE WHEN $18::bool THEN $19::jsonb ELSE "settings" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(

@@ -993,19 +993,15 @@ pub mod user_profiles {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::UserProfileId,
-            patch: &'a UserProfilePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserProfile, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserProfilePatch,
+        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -1823,19 +1819,15 @@ pub mod user_preferences {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::UserPreferenceId,
-            patch: &'a UserPreferencePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserPreference, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserPreferencePatch,
+        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2623,19 +2615,15 @@ pub mod user_activities {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::UserActivityId,
-            patch: &'a UserActivityPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserActivity, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserActivityPatch,
+        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -3454,19 +3442,15 @@ pub mod user_addresses {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::UserAddressId,
-            patch: &'a UserAddressPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserAddress, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserAddressPatch,
+        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(

@@ -964,40 +964,35 @@ pub mod wallets {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::WalletId,
-            patch: &'a WalletPatch,
+            patch: &WalletPatch,
             expected_version: i32,
-        ) -> impl ::std::future::Future<
-            Output = Result<Wallet, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."wallets" SET "user_id" = COALESCE($2::uuid, "user_id"), "tenant_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "tenant_id" END, "currency" = COALESCE($5::character varying(10), "currency"), "balance" = CASE WHEN $6::bool THEN $7::numeric(19,4) ELSE "balance" END, "available_balance" = CASE WHEN $8::bool THEN $9::numeric(19,4) ELSE "available_balance" END, "frozen_balance" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "frozen_balance" END, "status" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "status" END, "wallet_type" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "wallet_type" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $20::integer RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
-                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."wallets" WHERE "id" = $1::uuid)"#;
-                if let Some(row) = ::hubgen_runtime::repo::update(
-                        &mut *tx,
-                        SQL,
-                        (key,),
-                        patch,
-                        (expected_version,),
-                    )
-                    .await?
-                {
-                    return Ok(row);
-                }
-                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
-                    .await?;
-                Err(
-                    if exists {
-                        ::hubgen_runtime::Error::Conflict {
-                            table: "wallets",
-                        }
-                    } else {
-                        ::hubgen_runtime::Error::NotFound
-                    },
+        ) -> Result<Wallet, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."wallets" SET "user_id" = COALESCE($2::uuid, "user_id"), "tenant_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "tenant_id" END, "currency" = COALESCE($5::character varying(10), "currency"), "balance" = CASE WHEN $6::bool THEN $7::numeric(19,4) ELSE "balance" END, "available_balance" = CASE WHEN $8::bool THEN $9::numeric(19,4) ELSE "available_balance" END, "frozen_balance" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "frozen_balance" END, "status" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "status" END, "wallet_type" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "wallet_type" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $20::integer RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."wallets" WHERE "id" = $1::uuid)"#;
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
                 )
+                .await?
+            {
+                return Ok(row);
             }
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            Err(
+                if exists {
+                    ::hubgen_runtime::Error::Conflict {
+                        table: "wallets",
+                    }
+                } else {
+                    ::hubgen_runtime::Error::NotFound
+                },
+            )
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -1961,19 +1956,15 @@ pub mod transactions {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::TransactionId,
-            patch: &'a TransactionPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Transaction, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."transactions" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_type" = COALESCE($3::character varying(50), "transaction_type"), "amount" = COALESCE($4::numeric(19,4), "amount"), "currency" = COALESCE($5::character varying(10), "currency"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "fee" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "fee" END, "net_amount" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE "net_amount" END, "metadata" = CASE WHEN $14::bool THEN $15::jsonb ELSE "metadata" END, "external_transaction_id" = CASE WHEN $16::bool THEN $17::text ELSE "external_transaction_id" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "completed_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TransactionPatch,
+        ) -> Result<Transaction, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."transactions" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_type" = COALESCE($3::character varying(50), "transaction_type"), "amount" = COALESCE($4::numeric(19,4), "amount"), "currency" = COALESCE($5::character varying(10), "currency"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "fee" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "fee" END, "net_amount" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE "net_amount" END, "metadata" = CASE WHEN $14::bool THEN $15::jsonb ELSE "metadata" END, "external_transaction_id" = CASE WHEN $16::bool THEN $17::text ELSE "external_transaction_id" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "completed_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2859,19 +2850,15 @@ pub mod ledger {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+        pub async fn update(
+            tx: &mut impl ::hubgen_runtime::Acting,
             key: ids::LedgerId,
-            patch: &'a LedgerPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Ledger, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."ledger" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "transaction_id" END, "account_type" = COALESCE($5::character varying(50), "account_type"), "account_code" = COALESCE($6::character varying(100), "account_code"), "debit_amount" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE "debit_amount" END, "credit_amount" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE "credit_amount" END, "balance" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE "balance" END, "description" = CASE WHEN $13::bool THEN $14::text ELSE "description" END, "created_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &LedgerPatch,
+        ) -> Result<Ledger, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."ledger" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "transaction_id" END, "account_type" = COALESCE($5::character varying(50), "account_type"), "account_code" = COALESCE($6::character varying(100), "account_code"), "debit_amount" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE "debit_amount" END, "credit_amount" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE "credit_amount" END, "balance" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE "balance" END, "description" = CASE WHEN $13::bool THEN $14::text ELSE "description" END, "created_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(

@@ -2178,19 +2178,15 @@ pub mod tenant {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::TenantId,
-            patch: &'a TenantPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantPatch,
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2836,19 +2832,15 @@ pub mod users {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::UserId,
-            patch: &'a UserPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserPatch,
+        ) -> Result<User, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a>(
@@ -3563,19 +3555,15 @@ pub mod buyer_profile {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::BuyerProfileId,
-            patch: &'a BuyerProfilePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &BuyerProfilePatch,
+        ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -4295,19 +4283,15 @@ pub mod seller_profile {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerProfileId,
-            patch: &'a SellerProfilePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<SellerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &SellerProfilePatch,
+        ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -4922,19 +4906,15 @@ pub mod team_members {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamMemberId,
-            patch: &'a TeamMemberPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<TeamMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TeamMemberPatch,
+        ) -> Result<TeamMember, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -5598,19 +5578,15 @@ pub mod team_invites {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamInviteId,
-            patch: &'a TeamInvitePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<TeamInvite, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TeamInvitePatch,
+        ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -6343,40 +6319,35 @@ pub mod products {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ProductId,
-            patch: &'a ProductPatch,
+            patch: &ProductPatch,
             expected_version: i32,
-        ) -> impl ::std::future::Future<
-            Output = Result<Product, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."products" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "name" = COALESCE($3::character varying(255), "name"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "price" = COALESCE($6::numeric(12,2), "price"), "inventory_count" = COALESCE($7::integer, "inventory_count"), "is_active" = COALESCE($8::boolean, "is_active"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
-                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-                if let Some(row) = ::hubgen_runtime::repo::update(
-                        &mut *tx,
-                        SQL,
-                        (key,),
-                        patch,
-                        (expected_version,),
-                    )
-                    .await?
-                {
-                    return Ok(row);
-                }
-                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
-                    .await?;
-                Err(
-                    if exists {
-                        ::hubgen_runtime::Error::Conflict {
-                            table: "products",
-                        }
-                    } else {
-                        ::hubgen_runtime::Error::NotFound
-                    },
+        ) -> Result<Product, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."products" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "name" = COALESCE($3::character varying(255), "name"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "price" = COALESCE($6::numeric(12,2), "price"), "inventory_count" = COALESCE($7::integer, "inventory_count"), "is_active" = COALESCE($8::boolean, "is_active"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
                 )
+                .await?
+            {
+                return Ok(row);
             }
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            Err(
+                if exists {
+                    ::hubgen_runtime::Error::Conflict {
+                        table: "products",
+                    }
+                } else {
+                    ::hubgen_runtime::Error::NotFound
+                },
+            )
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -7184,40 +7155,35 @@ pub mod orders {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderId,
-            patch: &'a OrderPatch,
+            patch: &OrderPatch,
             expected_version: i32,
-        ) -> impl ::std::future::Future<
-            Output = Result<Order, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."orders" SET "product_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "product_id" END, "seller_id" = COALESCE($4::uuid, "seller_id"), "customer_id" = COALESCE($5::uuid, "customer_id"), "status" = COALESCE($6::"public"."order_status", "status"), "channel" = COALESCE($7::character varying(50), "channel"), "total_amount" = COALESCE($8::numeric(12,2), "total_amount"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
-                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-                if let Some(row) = ::hubgen_runtime::repo::update(
-                        &mut *tx,
-                        SQL,
-                        (key,),
-                        patch,
-                        (expected_version,),
-                    )
-                    .await?
-                {
-                    return Ok(row);
-                }
-                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
-                    .await?;
-                Err(
-                    if exists {
-                        ::hubgen_runtime::Error::Conflict {
-                            table: "orders",
-                        }
-                    } else {
-                        ::hubgen_runtime::Error::NotFound
-                    },
+        ) -> Result<Order, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."orders" SET "product_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "product_id" END, "seller_id" = COALESCE($4::uuid, "seller_id"), "customer_id" = COALESCE($5::uuid, "customer_id"), "status" = COALESCE($6::"public"."order_status", "status"), "channel" = COALESCE($7::character varying(50), "channel"), "total_amount" = COALESCE($8::numeric(12,2), "total_amount"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
                 )
+                .await?
+            {
+                return Ok(row);
             }
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            Err(
+                if exists {
+                    ::hubgen_runtime::Error::Conflict {
+                        table: "orders",
+                    }
+                } else {
+                    ::hubgen_runtime::Error::NotFound
+                },
+            )
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -7844,19 +7810,15 @@ pub mod order_items {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderItemId,
-            patch: &'a OrderItemPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<OrderItem, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &OrderItemPatch,
+        ) -> Result<OrderItem, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -8509,40 +8471,35 @@ pub mod order_returns {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderReturnId,
-            patch: &'a OrderReturnPatch,
+            patch: &OrderReturnPatch,
             expected_version: i32,
-        ) -> impl ::std::future::Future<
-            Output = Result<OrderReturn, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."order_returns" SET "order_id" = COALESCE($2::uuid, "order_id"), "status" = COALESCE($3::character varying(20), "status"), "reason" = CASE WHEN $4::bool THEN $5::text ELSE "reason" END, "approved_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "approved_by" END, "return_date" = CASE WHEN $8::bool THEN $9::date ELSE "return_date" END, "created_at" = COALESCE($10::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $11::integer RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
-                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
-                if let Some(row) = ::hubgen_runtime::repo::update(
-                        &mut *tx,
-                        SQL,
-                        (key,),
-                        patch,
-                        (expected_version,),
-                    )
-                    .await?
-                {
-                    return Ok(row);
-                }
-                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
-                    .await?;
-                Err(
-                    if exists {
-                        ::hubgen_runtime::Error::Conflict {
-                            table: "order_returns",
-                        }
-                    } else {
-                        ::hubgen_runtime::Error::NotFound
-                    },
+        ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."order_returns" SET "order_id" = COALESCE($2::uuid, "order_id"), "status" = COALESCE($3::character varying(20), "status"), "reason" = CASE WHEN $4::bool THEN $5::text ELSE "reason" END, "approved_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "approved_by" END, "return_date" = CASE WHEN $8::bool THEN $9::date ELSE "return_date" END, "created_at" = COALESCE($10::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $11::integer RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
                 )
+                .await?
+            {
+                return Ok(row);
             }
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            Err(
+                if exists {
+                    ::hubgen_runtime::Error::Conflict {
+                        table: "order_returns",
+                    }
+                } else {
+                    ::hubgen_runtime::Error::NotFound
+                },
+            )
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -9104,19 +9061,15 @@ pub mod order_channel_meta {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderChannelMetaId,
-            patch: &'a OrderChannelMetaPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &OrderChannelMetaPatch,
+        ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -9920,19 +9873,15 @@ pub mod address_book {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AddressBookId,
-            patch: &'a AddressBookPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<AddressBook, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &AddressBookPatch,
+        ) -> Result<AddressBook, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -10695,19 +10644,15 @@ pub mod saved_payment_method {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SavedPaymentMethodId,
-            patch: &'a SavedPaymentMethodPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<SavedPaymentMethod, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &SavedPaymentMethodPatch,
+        ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -11412,19 +11357,15 @@ pub mod notification_preferences {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
-            patch: &'a NotificationPreferencePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &NotificationPreferencePatch,
+        ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -12133,40 +12074,35 @@ pub mod seller_onboarding {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerOnboardingId,
-            patch: &'a SellerOnboardingPatch,
+            patch: &SellerOnboardingPatch,
             expected_version: i32,
-        ) -> impl ::std::future::Future<
-            Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."seller_onboarding" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "onboarding_status" = COALESCE($3::character varying(30), "onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "verification_status"), "submitted_at" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "submitted_at" END, "verified_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "verified_at" END, "rejected_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "rejected_at" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $12::integer RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-                const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
-                if let Some(row) = ::hubgen_runtime::repo::update(
-                        &mut *tx,
-                        SQL,
-                        (key,),
-                        patch,
-                        (expected_version,),
-                    )
-                    .await?
-                {
-                    return Ok(row);
-                }
-                let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,))
-                    .await?;
-                Err(
-                    if exists {
-                        ::hubgen_runtime::Error::Conflict {
-                            table: "seller_onboarding",
-                        }
-                    } else {
-                        ::hubgen_runtime::Error::NotFound
-                    },
+        ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."seller_onboarding" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "onboarding_status" = COALESCE($3::character varying(30), "onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "verification_status"), "submitted_at" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "submitted_at" END, "verified_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "verified_at" END, "rejected_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "rejected_at" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $12::integer RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
                 )
+                .await?
+            {
+                return Ok(row);
             }
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            Err(
+                if exists {
+                    ::hubgen_runtime::Error::Conflict {
+                        table: "seller_onboarding",
+                    }
+                } else {
+                    ::hubgen_runtime::Error::NotFound
+                },
+            )
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -12846,19 +12782,15 @@ pub mod kyc_document {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycDocumentId,
-            patch: &'a KycDocumentPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<KycDocument, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &KycDocumentPatch,
+        ) -> Result<KycDocument, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -13520,19 +13452,15 @@ pub mod kyc_info {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycInfoId,
-            patch: &'a KycInfoPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<KycInfo, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &KycInfoPatch,
+        ) -> Result<KycInfo, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -14171,19 +14099,15 @@ pub mod storefront_theme {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
-            patch: &'a StorefrontThemePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontTheme, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &StorefrontThemePatch,
+        ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -14787,19 +14711,15 @@ pub mod storefront {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontId,
-            patch: &'a StorefrontPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Storefront, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &StorefrontPatch,
+        ) -> Result<Storefront, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -15428,19 +15348,15 @@ pub mod storefront_versions {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontVersionId,
-            patch: &'a StorefrontVersionPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &StorefrontVersionPatch,
+        ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -16034,19 +15950,15 @@ pub mod storefront_drafts {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontDraftId,
-            patch: &'a StorefrontDraftPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontDraft, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &StorefrontDraftPatch,
+        ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -16659,19 +16571,15 @@ pub mod storefront_asset {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontAssetId,
-            patch: &'a StorefrontAssetPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontAsset, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &StorefrontAssetPatch,
+        ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -17294,19 +17202,15 @@ pub mod storefront_banner {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontBannerId,
-            patch: &'a StorefrontBannerPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontBanner, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &StorefrontBannerPatch,
+        ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -17944,19 +17848,15 @@ pub mod conversation_history {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationHistoryId,
-            patch: &'a ConversationHistoryPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<ConversationHistory, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ConversationHistoryPatch,
+        ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -18535,19 +18435,15 @@ pub mod conversation_event {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationEventId,
-            patch: &'a ConversationEventPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<ConversationEvent, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ConversationEventPatch,
+        ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -19166,19 +19062,15 @@ pub mod complaints {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ComplaintId,
-            patch: &'a ComplaintPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Complaint, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ComplaintPatch,
+        ) -> Result<Complaint, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -19785,19 +19677,15 @@ pub mod violations {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ViolationId,
-            patch: &'a ViolationPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Violation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ViolationPatch,
+        ) -> Result<Violation, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(

@@ -1036,19 +1036,15 @@ pub mod tenants {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::TenantId,
-            patch: &'a TenantPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantPatch,
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -1803,19 +1799,15 @@ pub mod api_keys {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::ApiKeyId,
-            patch: &'a ApiKeyPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<ApiKey, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ApiKeyPatch,
+        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2435,19 +2427,15 @@ pub mod conversations {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationId,
-            patch: &'a ConversationPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ConversationPatch,
+        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -3116,19 +3104,15 @@ pub mod messages {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::MessageId,
-            patch: &'a MessagePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &MessagePatch,
+        ) -> Result<Message, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -3850,19 +3834,15 @@ pub mod leads {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::LeadId,
-            patch: &'a LeadPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Lead, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &LeadPatch,
+        ) -> Result<Lead, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -4471,19 +4451,15 @@ pub mod tenant_configurations {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TenantConfigurationId,
-            patch: &'a TenantConfigurationPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantConfigurationPatch,
+        ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -5154,19 +5130,15 @@ pub mod knowledge_bases {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KnowledgeBaseId,
-            patch: &'a KnowledgeBasePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<KnowledgeBase, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &KnowledgeBasePatch,
+        ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(

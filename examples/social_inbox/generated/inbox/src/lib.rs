@@ -1513,19 +1513,15 @@ pub mod tenants {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::TenantId,
-            patch: &'a TenantPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "tier" = COALESCE($3::character varying(50), "tier"), "settings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "settings" END, "created_at" = CASE WHEN $6::bool THEN $7::timestamp without time zone ELSE "created_at" END, "updated_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "updated_at" END, "active" = CASE WHEN $10::bool THEN $11::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantPatch,
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "tier" = COALESCE($3::character varying(50), "tier"), "settings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "settings" END, "created_at" = CASE WHEN $6::bool THEN $7::timestamp without time zone ELSE "created_at" END, "updated_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "updated_at" END, "active" = CASE WHEN $10::bool THEN $11::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2042,19 +2038,15 @@ pub mod roles {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::RoleId,
-            patch: &'a RolePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Role, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."roles" SET "name" = COALESCE($2::character varying(50), "name"), "permissions" = CASE WHEN $3::bool THEN $4::jsonb ELSE "permissions" END WHERE "id" = $1::uuid RETURNING "id", "name", "permissions""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &RolePatch,
+        ) -> Result<Role, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."roles" SET "name" = COALESCE($2::character varying(50), "name"), "permissions" = CASE WHEN $3::bool THEN $4::jsonb ELSE "permissions" END WHERE "id" = $1::uuid RETURNING "id", "name", "permissions""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -2540,19 +2532,15 @@ pub mod platforms {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: String,
-            patch: &'a PlatformPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Platform, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."platforms" SET "display_name" = COALESCE($2::character varying(255), "display_name"), "config" = CASE WHEN $3::bool THEN $4::jsonb ELSE "config" END WHERE "name" = $1::character varying(50) RETURNING "name", "display_name", "config""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &PlatformPatch,
+        ) -> Result<Platform, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."platforms" SET "display_name" = COALESCE($2::character varying(255), "display_name"), "config" = CASE WHEN $3::bool THEN $4::jsonb ELSE "config" END WHERE "name" = $1::character varying(50) RETURNING "name", "display_name", "config""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -3220,19 +3208,15 @@ pub mod users {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::UserId,
-            patch: &'a UserPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::text, "password_hash"), "role_id" = COALESCE($4::uuid, "role_id"), "last_login" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "last_login" END, "mfa_enabled" = CASE WHEN $7::bool THEN $8::boolean ELSE "mfa_enabled" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserPatch,
+        ) -> Result<User, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::text, "password_hash"), "role_id" = COALESCE($4::uuid, "role_id"), "last_login" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "last_login" END, "mfa_enabled" = CASE WHEN $7::bool THEN $8::boolean ELSE "mfa_enabled" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -3894,19 +3878,15 @@ pub mod api_keys {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::ApiKeyId,
-            patch: &'a ApiKeyPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<ApiKey, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "api_keys" SET "user_id" = COALESCE($2::uuid, "user_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "expires_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "expires_at" END, "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ApiKeyPatch,
+        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "api_keys" SET "user_id" = COALESCE($2::uuid, "user_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "expires_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "expires_at" END, "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -4707,19 +4687,15 @@ pub mod social_accounts {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SocialAccountId,
-            patch: &'a SocialAccountPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<SocialAccount, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "social_accounts" SET "platform" = COALESCE($2::character varying(50), "platform"), "account_id" = COALESCE($3::character varying(255), "account_id"), "account_name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "account_name" END, "access_token_encrypted" = COALESCE($6::bytea, "access_token_encrypted"), "refresh_token_encrypted" = CASE WHEN $7::bool THEN $8::bytea ELSE "refresh_token_encrypted" END, "token_expires_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "token_expires_at" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "connected_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "connected_at" END, "active" = CASE WHEN $15::bool THEN $16::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &SocialAccountPatch,
+        ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "social_accounts" SET "platform" = COALESCE($2::character varying(50), "platform"), "account_id" = COALESCE($3::character varying(255), "account_id"), "account_name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "account_name" END, "access_token_encrypted" = COALESCE($6::bytea, "access_token_encrypted"), "refresh_token_encrypted" = CASE WHEN $7::bool THEN $8::bytea ELSE "refresh_token_encrypted" END, "token_expires_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "token_expires_at" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "connected_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "connected_at" END, "active" = CASE WHEN $15::bool THEN $16::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -5538,19 +5514,15 @@ pub mod conversations {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationId,
-            patch: &'a ConversationPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "conversations" SET "social_account_id" = COALESCE($2::uuid, "social_account_id"), "platform_conversation_id" = COALESCE($3::character varying(255), "platform_conversation_id"), "participant_id" = COALESCE($4::character varying(255), "participant_id"), "participant_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "participant_name" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "started_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "started_at" END, "last_message_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "last_message_at" END, "message_count" = CASE WHEN $13::bool THEN $14::integer ELSE "message_count" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ConversationPatch,
+        ) -> Result<Conversation, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "conversations" SET "social_account_id" = COALESCE($2::uuid, "social_account_id"), "platform_conversation_id" = COALESCE($3::character varying(255), "platform_conversation_id"), "participant_id" = COALESCE($4::character varying(255), "participant_id"), "participant_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "participant_name" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "started_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "started_at" END, "last_message_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "last_message_at" END, "message_count" = CASE WHEN $13::bool THEN $14::integer ELSE "message_count" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -6316,19 +6288,15 @@ pub mod messages {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: (::uuid::Uuid, ::chrono::NaiveDateTime),
-            patch: &'a MessagePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "messages" SET "conversation_id" = COALESCE($3::uuid, "conversation_id"), "platform_message_id" = COALESCE($4::character varying(255), "platform_message_id"), "direction" = COALESCE($5::character varying(20), "direction"), "content" = COALESCE($6::text, "content"), "sender_id" = CASE WHEN $7::bool THEN $8::character varying(255) ELSE "sender_id" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, key, patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &MessagePatch,
+        ) -> Result<Message, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "messages" SET "conversation_id" = COALESCE($3::uuid, "conversation_id"), "platform_message_id" = COALESCE($4::character varying(255), "platform_message_id"), "direction" = COALESCE($5::character varying(20), "direction"), "content" = COALESCE($6::text, "content"), "sender_id" = CASE WHEN $7::bool THEN $8::character varying(255) ELSE "sender_id" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, key, patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -7029,19 +6997,15 @@ pub mod replies {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::ReplyId,
-            patch: &'a ReplyPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Reply, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "replies" SET "message_id" = COALESCE($2::uuid, "message_id"), "content" = COALESCE($3::text, "content"), "status" = COALESCE($4::character varying(20), "status"), "confidence" = CASE WHEN $5::bool THEN $6::double precision ELSE "confidence" END, "generated_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "generated_at" END, "sent_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "sent_at" END, "error_message" = CASE WHEN $11::bool THEN $12::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &ReplyPatch,
+        ) -> Result<Reply, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "replies" SET "message_id" = COALESCE($2::uuid, "message_id"), "content" = COALESCE($3::text, "content"), "status" = COALESCE($4::character varying(20), "status"), "confidence" = CASE WHEN $5::bool THEN $6::double precision ELSE "confidence" END, "generated_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "generated_at" END, "sent_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "sent_at" END, "error_message" = CASE WHEN $11::bool THEN $12::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -7863,19 +7827,15 @@ pub mod leads {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::LeadId,
-            patch: &'a LeadPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Lead, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "name" END, "email" = CASE WHEN $6::bool THEN $7::character varying(255) ELSE "email" END, "phone" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "phone" END, "company" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "company" END, "score" = CASE WHEN $12::bool THEN $13::character varying(20) ELSE "score" END, "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "notes" = CASE WHEN $16::bool THEN $17::text ELSE "notes" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &LeadPatch,
+        ) -> Result<Lead, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "name" END, "email" = CASE WHEN $6::bool THEN $7::character varying(255) ELSE "email" END, "phone" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "phone" END, "company" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "company" END, "score" = CASE WHEN $12::bool THEN $13::character varying(20) ELSE "score" END, "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "notes" = CASE WHEN $16::bool THEN $17::text ELSE "notes" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -8535,19 +8495,15 @@ pub mod lead_scores {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::LeadScoreId,
-            patch: &'a LeadScorePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<LeadScore, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "lead_scores" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "score" = COALESCE($3::character varying(20), "score"), "score_value" = COALESCE($4::integer, "score_value"), "signals" = CASE WHEN $5::bool THEN $6::jsonb ELSE "signals" END, "reasoning" = CASE WHEN $7::bool THEN $8::text ELSE "reasoning" END, "scored_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "scored_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &LeadScorePatch,
+        ) -> Result<LeadScore, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "lead_scores" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "score" = COALESCE($3::character varying(20), "score"), "score_value" = COALESCE($4::integer, "score_value"), "signals" = CASE WHEN $5::bool THEN $6::jsonb ELSE "signals" END, "reasoning" = CASE WHEN $7::bool THEN $8::text ELSE "reasoning" END, "scored_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "scored_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -9188,19 +9144,15 @@ pub mod crm_configs {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::CrmConfigId,
-            patch: &'a CrmConfigPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<CrmConfig, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "crm_configs" SET "provider" = COALESCE($2::character varying(50), "provider"), "credentials_encrypted" = COALESCE($3::bytea, "credentials_encrypted"), "field_mappings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "field_mappings" END, "auto_sync" = COALESCE($6::boolean, "auto_sync"), "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &CrmConfigPatch,
+        ) -> Result<CrmConfig, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "crm_configs" SET "provider" = COALESCE($2::character varying(50), "provider"), "credentials_encrypted" = COALESCE($3::bytea, "credentials_encrypted"), "field_mappings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "field_mappings" END, "auto_sync" = COALESCE($6::boolean, "auto_sync"), "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a, 't>(
@@ -9974,19 +9926,15 @@ pub mod crm_syncs {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::CrmSyncId,
-            patch: &'a CrmSyncPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<CrmSync, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "crm_syncs" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "crm_config_id" = COALESCE($3::uuid, "crm_config_id"), "external_id" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "external_id" END, "action" = COALESCE($6::character varying(50), "action"), "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "error_message" = CASE WHEN $9::bool THEN $10::text ELSE "error_message" END, "synced_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "synced_at" END, "retry_count" = CASE WHEN $13::bool THEN $14::integer ELSE "retry_count" END, "next_retry_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "next_retry_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &CrmSyncPatch,
+        ) -> Result<CrmSync, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "crm_syncs" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "crm_config_id" = COALESCE($3::uuid, "crm_config_id"), "external_id" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "external_id" END, "action" = COALESCE($6::character varying(50), "action"), "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "error_message" = CASE WHEN $9::bool THEN $10::text ELSE "error_message" END, "synced_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "synced_at" END, "retry_count" = CASE WHEN $13::bool THEN $14::integer ELSE "retry_count" END, "next_retry_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "next_retry_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(
@@ -10733,19 +10681,15 @@ pub mod ai_tasks {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::AiTaskId,
-            patch: &'a AiTaskPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<AiTask, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "ai_tasks" SET "message_id" = COALESCE($2::uuid, "message_id"), "task_type" = COALESCE($3::character varying(50), "task_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "input" = CASE WHEN $6::bool THEN $7::jsonb ELSE "input" END, "output" = CASE WHEN $8::bool THEN $9::jsonb ELSE "output" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "completed_at" END, "retry_count" = CASE WHEN $14::bool THEN $15::integer ELSE "retry_count" END, "error_message" = CASE WHEN $16::bool THEN $17::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &AiTaskPatch,
+        ) -> Result<AiTask, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "ai_tasks" SET "message_id" = COALESCE($2::uuid, "message_id"), "task_type" = COALESCE($3::character varying(50), "task_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "input" = CASE WHEN $6::bool THEN $7::jsonb ELSE "input" END, "output" = CASE WHEN $8::bool THEN $9::jsonb ELSE "output" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "completed_at" END, "retry_count" = CASE WHEN $14::bool THEN $15::integer ELSE "retry_count" END, "error_message" = CASE WHEN $16::bool THEN $17::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub fn delete<'a>(

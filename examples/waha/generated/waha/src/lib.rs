@@ -1311,19 +1311,15 @@ pub mod tenants {
             ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+        pub async fn update(
+            conn: &mut ::sqlx::PgConnection,
             key: ids::TenantId,
-            patch: &'a TenantPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."tenants" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "name" = COALESCE($3::character varying(100), "name"), "status" = COALESCE($4::"public"."tenant_status", "status"), "description" = CASE WHEN $5::bool THEN $6::text ELSE "description" END, "settings" = COALESCE($7::jsonb, "settings"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-                ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &TenantPatch,
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."tenants" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "name" = COALESCE($3::character varying(100), "name"), "status" = COALESCE($4::"public"."tenant_status", "status"), "description" = CASE WHEN $5::bool THEN $6::text ELSE "description" END, "settings" = COALESCE($7::jsonb, "settings"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a>(
@@ -2140,19 +2136,15 @@ pub mod users {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::UserId,
-            patch: &'a UserPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."users" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "email" = COALESCE($3::character varying(255), "email"), "password_hash" = COALESCE($4::character varying(255), "password_hash"), "first_name" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "last_name" END, "role" = COALESCE($9::"public"."user_role", "role"), "is_active" = COALESCE($10::boolean, "is_active"), "last_login_at" = CASE WHEN $11::bool THEN $12::timestamp with time zone ELSE "last_login_at" END, "preferences" = COALESCE($13::jsonb, "preferences"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &UserPatch,
+        ) -> Result<User, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."users" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "email" = COALESCE($3::character varying(255), "email"), "password_hash" = COALESCE($4::character varying(255), "password_hash"), "first_name" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "last_name" END, "role" = COALESCE($9::"public"."user_role", "role"), "is_active" = COALESCE($10::boolean, "is_active"), "last_login_at" = CASE WHEN $11::bool THEN $12::timestamp with time zone ELSE "last_login_at" END, "preferences" = COALESCE($13::jsonb, "preferences"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -3004,19 +2996,15 @@ pub mod waha_sessions {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::WahaSessionId,
-            patch: &'a WahaSessionPatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<WahaSession, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."waha_sessions" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "external_session_id" = COALESCE($3::character varying(255), "external_session_id"), "status" = COALESCE($4::"public"."waha_session_status", "status"), "engine" = COALESCE($5::"public"."waha_engine", "engine"), "metadata" = COALESCE($6::jsonb, "metadata"), "config" = COALESCE($7::jsonb, "config"), "last_activity_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "last_activity_at" END, "error_message" = CASE WHEN $10::bool THEN $11::text ELSE "error_message" END, "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &WahaSessionPatch,
+        ) -> Result<WahaSession, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."waha_sessions" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "external_session_id" = COALESCE($3::character varying(255), "external_session_id"), "status" = COALESCE($4::"public"."waha_session_status", "status"), "engine" = COALESCE($5::"public"."waha_engine", "engine"), "metadata" = COALESCE($6::jsonb, "metadata"), "config" = COALESCE($7::jsonb, "config"), "last_activity_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "last_activity_at" END, "error_message" = CASE WHEN $10::bool THEN $11::text ELSE "error_message" END, "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
@@ -4118,19 +4106,15 @@ pub mod messages {
             ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
         }
         /// Applies a patch to the row with this key and returns the row as stored.
-        pub fn update<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub async fn update(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::MessageId,
-            patch: &'a MessagePatch,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            async move {
-                const SQL: &str = r#"UPDATE "public"."messages" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "direction" = COALESCE($3::"public"."message_direction", "direction"), "to_msisdn" = COALESCE($4::character varying(20), "to_msisdn"), "from_msisdn" = COALESCE($5::character varying(20), "from_msisdn"), "body" = CASE WHEN $6::bool THEN $7::text ELSE "body" END, "status" = COALESCE($8::"public"."message_status", "status"), "waha_message_id" = CASE WHEN $9::bool THEN $10::character varying(255) ELSE "waha_message_id" END, "raw_payload" = CASE WHEN $11::bool THEN $12::jsonb ELSE "raw_payload" END, "message_type" = COALESCE($13::character varying(50), "message_type"), "media_url" = CASE WHEN $14::bool THEN $15::character varying(500) ELSE "media_url" END, "metadata" = COALESCE($16::jsonb, "metadata"), "error_message" = CASE WHEN $17::bool THEN $18::text ELSE "error_message" END, "delivered_at" = CASE WHEN $19::bool THEN $20::timestamp with time zone ELSE "delivered_at" END, "session_id" = COALESCE($21::uuid, "session_id"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
-                ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                    .await?
-                    .ok_or(::hubgen_runtime::Error::NotFound)
-            }
+            patch: &MessagePatch,
+        ) -> Result<Message, ::hubgen_runtime::Error> {
+            const SQL: &str = r#"UPDATE "public"."messages" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "direction" = COALESCE($3::"public"."message_direction", "direction"), "to_msisdn" = COALESCE($4::character varying(20), "to_msisdn"), "from_msisdn" = COALESCE($5::character varying(20), "from_msisdn"), "body" = CASE WHEN $6::bool THEN $7::text ELSE "body" END, "status" = COALESCE($8::"public"."message_status", "status"), "waha_message_id" = CASE WHEN $9::bool THEN $10::character varying(255) ELSE "waha_message_id" END, "raw_payload" = CASE WHEN $11::bool THEN $12::jsonb ELSE "raw_payload" END, "message_type" = COALESCE($13::character varying(50), "message_type"), "media_url" = CASE WHEN $14::bool THEN $15::character varying(500) ELSE "media_url" END, "metadata" = COALESCE($16::jsonb, "metadata"), "error_message" = CASE WHEN $17::bool THEN $18::text ELSE "error_message" END, "delivered_at" = CASE WHEN $19::bool THEN $20::timestamp with time zone ELSE "delivered_at" END, "session_id" = COALESCE($21::uuid, "session_id"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub fn delete<'a, 't>(
