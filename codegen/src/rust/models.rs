@@ -540,8 +540,8 @@ enum Written {
     IfConditioned,
 }
 
-/// Secrets left out: they are never serialized.
-fn written<'a>(fields: impl Iterator<Item = (&'a ir::Column, Written)>) -> Vec<(Ident, String, Written)> {
+/// The fields a struct serializes: all but secrets, which never are.
+fn serialized_fields<'a>(fields: impl Iterator<Item = (&'a ir::Column, Written)>) -> Vec<(Ident, String, Written)> {
     fields
         .filter(|(c, _)| !c.sensitive)
         .map(|(c, w)| (field(&c.name), c.name.clone(), w))
@@ -719,7 +719,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
     };
     let row_debug = if sensitive { debug_impl(row, &row_fields) } else { quote!() };
-    let row_serialize = struct_serialize(row, written(row_fields.iter().map(|(c, _)| (*c, Written::Always))));
+    let row_serialize = struct_serialize(row, serialized_fields(row_fields.iter().map(|(c, _)| (*c, Written::Always))));
     let row_deserialize = struct_deserialize(
         row,
         row_fields.iter().map(|(c, t)| {
@@ -762,7 +762,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         quote!(#docs #rename #default #secret pub #f: #t)
     });
     let new_debug = if sensitive { debug_impl(new, &new_fields) } else { quote!() };
-    let new_serialize = struct_serialize(new, written(new_fields.iter().map(|(c, _)| (*c, Written::Always))));
+    let new_serialize = struct_serialize(new, serialized_fields(new_fields.iter().map(|(c, _)| (*c, Written::Always))));
     let new_deserialize = struct_deserialize(
         new,
         new_fields.iter().map(|(c, t)| {
@@ -812,7 +812,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     });
     let patch_deserialize = fields_deserialize(patch, patch_reads.collect());
     let patch_debug = if sensitive { debug_impl(patch, &patch_fields) } else { quote!() };
-    let patch_serialize = struct_serialize(patch, written(patch_fields.iter().map(|(c, _)| (*c, Written::IfSet))));
+    let patch_serialize = struct_serialize(patch, serialized_fields(patch_fields.iter().map(|(c, _)| (*c, Written::IfSet))));
     let patch_checks = validate_body(patch_fields.iter().filter_map(|(c, _)| checks_for(table, c)).collect());
 
     // Filter: a condition on each column that leads an index.
@@ -886,7 +886,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         filter_reads.push(("include_deleted".to_string(), quote!(self.include_deleted = map.next_value()?)));
     }
     let filter_deserialize = fields_deserialize(filter, filter_reads);
-    let mut filter_written = written(shape.filters.iter().map(|c| (*c, Written::IfConditioned)));
+    let mut filter_written = serialized_fields(shape.filters.iter().map(|c| (*c, Written::IfConditioned)));
     if include_deleted.is_some() {
         filter_written.push((ident("include_deleted"), "include_deleted".to_string(), Written::Always));
     }
