@@ -172,25 +172,25 @@ fn returning_future(item: syn::ImplItem, receiver: Receiver) -> TokenStream {
     };
     f.sig.asyncness = None;
     f.block = syn::parse_quote!({ #(#rest)* #call });
-    let a: syn::Lifetime = syn::parse_quote!('a);
-    f.sig.generics.params.push(syn::parse_quote!('a));
-    // A `TenantTx<'_>` lives in the future too: its lifetime is named and captured.
+    // Every borrow lives in the future: the executor's (a `TenantTx<'t>`'s
+    // own lifetime too, named and captured) and the other arguments'.
     let tenant = matches!(receiver, Receiver::Tenant);
-    if tenant {
+    f.sig.generics.params.push(syn::parse_quote!('a));
+    let exec = if tenant {
         f.sig.generics.params.push(syn::parse_quote!('t));
+        quote!(tx: &'a mut ::hubgen_runtime::TenantTx<'t>)
+    } else {
+        receiver_param(receiver, quote!('a))
+    };
+    let mut inputs = f.sig.inputs.iter_mut();
+    if let Some(first) = inputs.next() {
+        *first = syn::parse_quote!(#exec);
     }
-    for input in f.sig.inputs.iter_mut() {
-        let syn::FnArg::Typed(arg) = input else { continue };
-        let syn::Type::Reference(reference) = &mut *arg.ty else { continue };
-        reference.lifetime = Some(a.clone());
-        match &mut *reference.elem {
-            syn::Type::ImplTrait(bounds) => {
-                bounds.bounds.push(syn::TypeParamBound::Lifetime(a.clone()));
-                let bounds = bounds.clone();
-                *reference.elem = syn::parse_quote!((#bounds));
+    for input in inputs {
+        if let syn::FnArg::Typed(arg) = input {
+            if let syn::Type::Reference(reference) = &mut *arg.ty {
+                reference.lifetime = Some(syn::parse_quote!('a));
             }
-            elem if tenant && quote!(#elem).to_string().contains("TenantTx") => *elem = syn::parse_quote!(::hubgen_runtime::TenantTx<'t>),
-            _ => {}
         }
     }
     let syn::ReturnType::Type(_, output) = &f.sig.output else {
@@ -209,8 +209,17 @@ fn only_awaits_last(f: &syn::ImplItemFn) -> Option<(Vec<syn::Stmt>, syn::Expr)> 
         return None;
     };
     let call = &awaited.base;
-    let before = quote!(#(#rest)* #call).to_string();
-    (!before.contains(". await") && !before.contains('?')).then(|| (rest.to_vec(), (**call).clone()))
+    (!needs_coroutine(quote!(#(#rest)* #call))).then(|| (rest.to_vec(), (**call).clone()))
+}
+
+/// Whether `tokens` await or use `?` (outside literals: SQL may hold a `?`).
+fn needs_coroutine(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Group(group) => needs_coroutine(group.stream()),
+        proc_macro2::TokenTree::Punct(punct) => punct.as_char() == '?',
+        proc_macro2::TokenTree::Ident(ident) => ident == "await",
+        proc_macro2::TokenTree::Literal(_) => false,
+    })
 }
 
 /// The executor parameter a repository method takes, borrowed for `lifetime`
