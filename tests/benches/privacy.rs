@@ -14,6 +14,7 @@ use hub_commerce::ids::{SellerProfileId, TenantId};
 use hub_commerce::{NewProduct, ProductRepo};
 use hub_inbox::{NewSocialAccount, SocialAccountRepo};
 use hubgen_runtime::crypto::{self, Secret, StaticKeyRing};
+use hubgen_runtime::prelude::*;
 use hubgen_runtime::testing::{url_for, TestDatabase};
 use hubgen_runtime::{AnyActor, TenantTx};
 use rust_decimal::Decimal;

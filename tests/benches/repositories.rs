@@ -10,6 +10,7 @@
 
 use hub_identity::{NewUser, User, UserFilter, UserRepo};
 use hub_tenant::{NewTenantMember, TenantMemberRepo};
+use hubgen_runtime::prelude::*;
 use hubgen_runtime::testing::TestDatabase;
 use hubgen_runtime::{PageRequest, PlatformTx, TenantTx};
 use std::time::{Duration, Instant};

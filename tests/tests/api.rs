@@ -3,6 +3,7 @@
 
 use hub_tenant::{NewTenantMember, TenantMemberFilter, TenantMemberRepo};
 use hub_wallet::{NewWallet, WalletPatch, WalletRepo};
+use hubgen_runtime::prelude::*;
 use hubgen_runtime::testing::TestDatabase;
 use hubgen_runtime::{ActorTx, AnyActor, Error, PageRequest, PlatformTx, Scope, TenantTx};
 use rust_decimal::Decimal;

@@ -10,6 +10,7 @@ use hub_commerce::{
     AuditLogFilter, AuditLogRepo, BuyerProfilePatch, BuyerProfileRepo, NewBuyerProfile, NewOrder, NewProduct, OrderRepo, ProductPatch,
     ProductRepo,
 };
+use hubgen_runtime::prelude::*;
 use hubgen_runtime::testing::{url_for, TestDatabase};
 use hubgen_runtime::{AnyActor, TenantTx};
 use rust_decimal::Decimal;

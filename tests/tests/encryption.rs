@@ -10,6 +10,7 @@ use base64::Engine;
 use hub_inbox::ids::TenantId;
 use hub_inbox::{NewSocialAccount, SocialAccountRepo};
 use hubgen_runtime::crypto::{self, Secret, StaticKeyRing};
+use hubgen_runtime::prelude::*;
 use hubgen_runtime::testing::{url_for, TestDatabase};
 use hubgen_runtime::TenantTx;
 use std::sync::Arc;

@@ -5,6 +5,7 @@ mod wallet {
     hubgen_macros::hub!("../schema/platform.hubs", wallet);
 }
 
+use hubgen_runtime::prelude::*;
 use hubgen_runtime::testing::TestDatabase;
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 
 use hubgen_codegen::{generate_from, Config, Project};
 use hubgen_e2e::TestDb;
+use hubgen_runtime::prelude::*;
 use hubgen_runtime::tenants::{self, Template};
 use sqlx::Connection;
 use std::collections::BTreeMap;

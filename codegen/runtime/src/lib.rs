@@ -9,8 +9,10 @@
 //! - [`Error`]: unique, foreign-key and check violations as variants that name
 //!   the constraint; `Conflict` for a stale optimistic-locking version.
 //! - [`migrate`]: runs a hub's embedded migrations with sqlx's migrator.
-//! - [`repo`]: what every generated repository method runs, generic over the
-//!   table's row, insert, patch and filter types.
+//! - [`table`]: the repository traits (`use hubgen_runtime::prelude::*` to
+//!   call them); a generated repository implements them with its statements.
+//!   [`repo`]: what every repository method runs, generic over the table's
+//!   row, insert, patch and filter types.
 //! - [`Id`]: the typed IDs (`UserId` is `Id<kind::User>`), one generic newtype.
 //! - [`de`] and [`pg_enum`]: what generated structs and enums share instead
 //!   of derives (less code in every hub crate).
@@ -196,6 +198,28 @@ impl TenantOrPlatform for TenantTx<'_> {}
 /// A plain connection: what repositories of tables without row-level
 /// security take; rows get no tenant from it.
 impl Scope for PgConnection {
+    fn conn(&mut self) -> &mut PgConnection {
+        self
+    }
+
+    fn tenant_id(&self) -> Option<Uuid> {
+        None
+    }
+}
+
+/// A transaction on a plain connection, as [`PgConnection`].
+impl Scope for Transaction<'_, Postgres> {
+    fn conn(&mut self) -> &mut PgConnection {
+        self
+    }
+
+    fn tenant_id(&self) -> Option<Uuid> {
+        None
+    }
+}
+
+/// A pooled connection, as [`PgConnection`].
+impl Scope for sqlx::pool::PoolConnection<Postgres> {
     fn conn(&mut self) -> &mut PgConnection {
         self
     }
@@ -746,7 +770,14 @@ pub mod maintain;
 pub mod pg_enum;
 pub mod repo;
 pub mod ser;
+pub mod table;
 pub mod tenants;
+
+/// What a service imports to call repositories: the [`table`] traits, whose
+/// methods (`get`, `list`, `insert`, `update`, ...) every repository has.
+pub mod prelude {
+    pub use crate::table::{SoftDelete as _, Table as _, Update as _, Write as _};
+}
 
 /// Bulk insert through `COPY ... FROM STDIN (FORMAT binary)`: values are
 /// encoded by sqlx's own binary encoders, so a row lands exactly as the

@@ -1,9 +1,10 @@
-//! The generic half of every generated repository. A generated method holds
-//! its table's const SQL and calls one of these functions; the generated
-//! impls of [`NewRow`], [`NewRows`], [`PatchRow`] and [`Filter`] say, once
-//! per table, which field goes to which parameter. So each hub crate carries
-//! its SQL and its field lists, not a copy of the bind-and-fetch code for
-//! every method of every table (smaller to generate, faster to compile).
+//! The generic half of every generated repository. A repository method (of
+//! the [`table`](crate::table) traits, or generated) passes its table's const
+//! SQL to one of these functions; the generated impls of [`NewRow`],
+//! [`PatchRow`] and [`Filter`] say, once per table, which field goes to which
+//! parameter. So each hub crate carries its SQL and its field lists, not a
+//! copy of the bind-and-fetch code for every method of every table (smaller
+//! to generate, faster to compile).
 
 use crate::{BoxFuture, Cursor, Error, Page, PageRequest, RowStream, Scope, Violation};
 use sqlx::error::BoxDynError;
@@ -101,13 +102,16 @@ pub trait NewRow: Sync {
     fn validate(&self) -> Result<(), Vec<Violation>>;
     /// Sends every field, in column order.
     fn bind(&self, sink: &mut impl Sink);
-}
-
-/// An insert struct whose columns can travel as one array each (tables
-/// without array columns: `UNNEST` would flatten those).
-pub trait NewRows: NewRow + Sized {
-    /// One array per column, in column order.
-    fn bind_columns(rows: &[Self], args: &mut Args);
+    /// Sends many rows as one array per column, in column order; `false`
+    /// (sending nothing) where the table has array columns, which `UNNEST`
+    /// would flatten: those rows go one statement each.
+    fn bind_columns(rows: &[Self], args: &mut Args) -> bool
+    where
+        Self: Sized,
+    {
+        let _ = (rows, args);
+        false
+    }
 }
 
 /// A table's patch struct (generated).
@@ -308,18 +312,22 @@ pub async fn insert<N: NewRow, R: Row>(tx: &mut impl Scope, sql: &str, new: &N) 
     decode(&one_row(tx.conn(), sql, args).await?)
 }
 
-/// Inserts many rows in one statement (`sql`: one array parameter per
+/// Inserts many rows in one statement (`many`: one array parameter per
 /// column) after `validate()` of each, all or none, in a savepoint. If the
 /// database refuses the batch for a row's sake (a constraint, a value, a
 /// policy), inserts the rows one at a time with `one` (the single-row insert),
 /// each after the ones before (so a duplicate inside the batch is found too),
 /// rolls all of it back and reports the first refused row as
-/// [`Error::InRow`]. The probe runs only on that error path.
-pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, rows: &[N]) -> Result<u64, Error> {
+/// [`Error::InRow`]. The probe runs only on that error path. Without `many`
+/// (array columns), or where the rows cannot travel as arrays, inserts them
+/// one statement each.
+pub async fn insert_rows<N: NewRow>(tx: &mut impl Scope, many: Option<&str>, one: &str, rows: &[N]) -> Result<u64, Error> {
     Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
     let tenant = tx.tenant_id();
     let mut args = Args::default();
-    N::bind_columns(rows, &mut args);
+    let (Some(sql), true) = (many, N::bind_columns(rows, &mut args)) else {
+        return insert_each(tx.conn(), one, rows, tenant).await;
+    };
     if N::TENANT.is_some() {
         args.add(tenant);
     }
@@ -380,12 +388,8 @@ async fn run_batch(
     Err(error.into())
 }
 
-/// Inserts many rows one statement each (tables with array columns), after
-/// `validate()` of each; a refused row is named by `Error::InRow`.
-pub async fn insert_each<N: NewRow>(tx: &mut impl Scope, sql: &str, rows: &[N]) -> Result<u64, Error> {
-    Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
-    let tenant = tx.tenant_id();
-    let conn = tx.conn();
+/// Inserts validated rows one statement each; a refused row is named by `Error::InRow`.
+async fn insert_each<N: NewRow>(conn: &mut PgConnection, sql: &str, rows: &[N], tenant: Option<uuid::Uuid>) -> Result<u64, Error> {
     for (row, new) in rows.iter().enumerate() {
         rows_affected(&mut *conn, sql, new_args(new, tenant).finish())
             .await

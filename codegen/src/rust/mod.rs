@@ -264,6 +264,8 @@ pub fn hub_items_with_ids(
         "TenantTx",
         "TryStreamExt",
         "Violation",
+        // The repository traits (`use hub_x::prelude::*`).
+        "prelude",
         // The crates a service needs, at the versions these derives were built with.
         "chrono",
         "rust_decimal",

@@ -87,26 +87,16 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
         return repo_struct(&shape, Vec::new(), quote!());
     }
     let full = ShapeTokens::new(&shape);
-    let mut methods = vec![
-        get(&shape, &full),
-        exists_and_get_many(&shape, &full),
-        list(&shape, &full),
-        count(&shape, &full),
-        stream(&shape, &full),
-    ];
-    methods.extend(get_by_unique(&shape, &full));
-    let mut impls = filter_impl(&shape);
+    let mut methods = get_by_unique(&shape, &full);
+    let mut impls = table_impl(&shape);
+    impls.extend(filter_impl(&shape));
+    impls.extend(soft_delete_impl(&shape));
     if hub.writes(table) {
-        methods.push(insert(&shape, &full));
-        methods.push(insert_many(&shape, &full));
-        if let Some((method, row_impl)) = insert_copy(&shape, &full) {
-            methods.push(method);
-            impls.extend(row_impl);
-        }
-        methods.push(update(&shape, &full));
-        methods.push(delete(&shape, &full));
-        if table.soft_delete.is_some() {
-            methods.push(restore(&shape, &full));
+        impls.extend(write_impl(&shape));
+        impls.extend(copy_row_impl(&shape));
+        match versioned_update(&shape, &full) {
+            Some(method) => methods.push(method),
+            None => impls.extend(update_impl(&shape)),
         }
         methods.extend(upserts(&shape, &full));
         impls.extend(new_row_impl(&shape));
@@ -118,12 +108,12 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
 fn repo_struct(shape: &Shape, methods: Vec<TokenStream>, impls: TokenStream) -> TokenStream {
     let methods: Vec<TokenStream> = {
         let block: syn::ItemImpl = syn::parse2(quote!(impl Repo { #(#methods)* })).expect("repository methods parse");
-        block.items.into_iter().map(|item| returning_future(item, shape.receiver)).collect()
+        block.items.into_iter().map(returning_future).collect()
     };
     let (hub, table) = (shape.hub, shape.table);
     let repo = &shape.repo;
     let doc = format!(
-        " Queries on `{}.{}`.{}{}",
+        " Queries on `{}.{}`.{}{}{}",
         table.schema,
         table.name,
         match shape.receiver {
@@ -142,15 +132,19 @@ fn repo_struct(shape: &Shape, methods: Vec<TokenStream>, impls: TokenStream) -> 
             " The hub's audit log: the audit trigger of each audited table writes it, so there are no write methods."
         } else {
             ""
+        },
+        match (shape.key.is_empty(), methods.is_empty()) {
+            (true, _) => " Without a primary key it has no methods: query the table with sqlx.",
+            (false, true) => " Its methods are those of the `hubgen_runtime::table` traits it implements: `use <hub crate>::prelude::*` brings them into scope.",
+            (false, false) => " Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.",
         }
     );
+    let own = (!methods.is_empty()).then(|| quote!(impl #repo { #(#methods)* }));
     quote! {
         #[doc = #doc]
         pub struct #repo;
 
-        impl #repo {
-            #(#methods)*
-        }
+        #own
 
         #impls
     }
@@ -163,7 +157,7 @@ fn repo_struct(shape: &Shape, methods: Vec<TokenStream>, impls: TokenStream) -> 
 /// of what a repository costs to build. A body that does more stays an
 /// `async fn`. Callers are the same (`.await`); the signatures hold in
 /// editions 2021 and 2024 alike (`hub!` expands in the caller's).
-fn returning_future(item: syn::ImplItem, receiver: Receiver) -> TokenStream {
+fn returning_future(item: syn::ImplItem) -> TokenStream {
     let syn::ImplItem::Fn(mut f) = item else {
         return quote!(#item);
     };
@@ -172,32 +166,22 @@ fn returning_future(item: syn::ImplItem, receiver: Receiver) -> TokenStream {
     };
     f.sig.asyncness = None;
     f.block = syn::parse_quote!({ #(#rest)* #call });
-    // Every borrow lives in the future: the executor's (a `TenantTx<'t>`'s
-    // own lifetime too, named and captured) and the other arguments'.
-    let tenant = matches!(receiver, Receiver::Tenant);
+    // Every borrow lives in the future: the executor's and the other arguments'.
     f.sig.generics.params.push(syn::parse_quote!('a));
-    let exec = if tenant {
-        f.sig.generics.params.push(syn::parse_quote!('t));
-        quote!(tx: &'a mut ::hubgen_runtime::TenantTx<'t>)
-    } else {
-        receiver_param(receiver, quote!('a))
-    };
-    let mut inputs = f.sig.inputs.iter_mut();
-    if let Some(first) = inputs.next() {
-        *first = syn::parse_quote!(#exec);
-    }
-    for input in inputs {
-        if let syn::FnArg::Typed(arg) = input {
-            if let syn::Type::Reference(reference) = &mut *arg.ty {
-                reference.lifetime = Some(syn::parse_quote!('a));
-            }
+    for input in f.sig.inputs.iter_mut() {
+        let syn::FnArg::Typed(arg) = input else { continue };
+        let syn::Type::Reference(reference) = &mut *arg.ty else { continue };
+        reference.lifetime = Some(syn::parse_quote!('a));
+        // `impl Trait` borrowed for `'a` must outlive it: `&'a mut (impl Trait + 'a)`.
+        if let syn::Type::ImplTrait(bound) = &*reference.elem {
+            let bounds = &bound.bounds;
+            *reference.elem = syn::parse_quote!((impl #bounds + 'a));
         }
     }
     let syn::ReturnType::Type(_, output) = &f.sig.output else {
         unreachable!("repository methods return a Result")
     };
-    let capture = if tenant { quote!(use<'a, 't>) } else { quote!('a) };
-    f.sig.output = syn::parse_quote!(-> impl ::std::future::Future<Output = #output> + #capture);
+    f.sig.output = syn::parse_quote!(-> impl ::std::future::Future<Output = #output> + 'a);
     quote!(#f)
 }
 
@@ -222,77 +206,159 @@ fn needs_coroutine(tokens: TokenStream) -> bool {
     })
 }
 
-/// The executor parameter a repository method takes, borrowed for `lifetime`
-/// (empty: elided).
-fn receiver_param(receiver: Receiver, lifetime: TokenStream) -> TokenStream {
-    // `impl Trait` borrowed for a named lifetime must outlive it: `&'a mut (impl Trait + 'a)`.
-    let scoped = |bound: TokenStream| {
-        if lifetime.is_empty() {
-            quote!(tx: &mut impl #bound)
-        } else {
-            quote!(tx: &#lifetime mut (impl #bound + #lifetime))
-        }
-    };
+/// The marker of the transactions a table's statements take (`table::scope`).
+fn scope_marker(receiver: Receiver) -> TokenStream {
     match receiver {
-        Receiver::Conn => quote!(conn: &#lifetime mut ::sqlx::PgConnection),
-        Receiver::Tenant => quote!(tx: &#lifetime mut ::hubgen_runtime::TenantTx<'_>),
-        Receiver::TenantOrPlatform => scoped(quote!(::hubgen_runtime::TenantOrPlatform)),
-        Receiver::Acting => scoped(quote!(::hubgen_runtime::Acting)),
+        Receiver::Conn => quote!(::hubgen_runtime::table::scope::Conn),
+        Receiver::Tenant => quote!(::hubgen_runtime::table::scope::Tenant),
+        Receiver::TenantOrPlatform => quote!(::hubgen_runtime::table::scope::TenantOrPlatform),
+        Receiver::Acting => quote!(::hubgen_runtime::table::scope::Acting),
     }
 }
 
-/// Tokens every method uses: the executor parameter, the `Scope` it is
-/// passed on as (the runtime's functions take any), the row and key types.
+/// Tokens every generated method uses: the executor parameter, the `Scope`
+/// it is passed on as (the runtime's functions take any), the row type.
 struct ShapeTokens {
     exec: TokenStream,
     scope: TokenStream,
     row: TokenStream,
-    key: TokenStream,
 }
 
 impl ShapeTokens {
     fn new(shape: &Shape) -> ShapeTokens {
         let row = &shape.row;
+        let marker = scope_marker(shape.receiver);
         ShapeTokens {
-            exec: receiver_param(shape.receiver, quote!()),
-            scope: match shape.receiver {
-                Receiver::Conn => quote!(&mut *conn),
-                _ => quote!(&mut *tx),
-            },
+            exec: quote!(tx: &mut impl ::hubgen_runtime::table::Runs<#marker>),
+            scope: quote!(&mut *tx),
             row: quote!(#row),
-            key: shape.key_type(),
         }
     }
 }
 
-fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+/// `SELECT <columns> FROM <table> WHERE <key>`, live rows only unless `deleted_too`.
+fn get_sql(shape: &Shape, deleted_too: bool) -> String {
+    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
+    let live = live_condition(shape.table)
+        .filter(|_| !deleted_too)
+        .map(|c| format!(" AND {c}"))
+        .unwrap_or_default();
+    format!(
+        "SELECT {} FROM {} WHERE {condition}{live}",
+        select_list(shape.table),
+        shape.table_sql()
+    )
+}
+
+/// The repository's `Table`: its reads' statements, the key's parameters,
+/// and the cursor of each sort.
+fn table_impl(shape: &Shape) -> TokenStream {
+    let Shape {
+        repo, row, filter, sort, ..
+    } = shape;
+    let key = shape.key_type();
+    let marker = scope_marker(shape.receiver);
+    let get = raw_string(&get_sql(shape, false));
+    let (exists, get_many) = exists_and_get_many_sql(shape);
+    let (exists, get_many) = (raw_string(&exists), raw_string(&get_many));
+    let (list, orders) = list_sql(shape);
+    let list = list.iter().map(|s| raw_string(s));
+    let count = raw_string(&count_sql(shape));
+    let stream = raw_string(&stream_sql(shape));
+    let (bind_key, bind_keys) = if shape.key.len() == 1 {
+        (quote!(args.add(key);), quote!(args.add(keys);))
+    } else {
+        // A composite key is a tuple: a parameter per column, and an array per column for many.
+        let (parts, arrays): (Vec<TokenStream>, Vec<TokenStream>) = shape
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, column)| {
+                let i = syn::Index::from(i);
+                let part = owned(column, quote!(k.#i));
+                let value = if is_copy(&column.ty) { quote!(key.#i) } else { quote!(&key.#i) };
+                (
+                    quote!(args.add(#value);),
+                    quote!(args.add(keys.iter().map(|k| #part).collect::<Vec<_>>());),
+                )
+            })
+            .unzip();
+        (quote!(#(#parts)*), quote!(#(#arrays)*))
+    };
+    let key_fields: Vec<TokenStream> = shape
+        .key
+        .iter()
+        .map(|c| {
+            let f = field(&c.name);
+            quote!(&row.#f)
+        })
+        .collect();
+    let arms = shape.sort_variants().into_iter().map(|SortVariant { variant, column, .. }| {
+        let values = match column {
+            None => quote!((#(#key_fields,)*)),
+            Some(c) => {
+                let f = field(&c.name);
+                quote!((&row.#f, #(#key_fields),*))
+            }
+        };
+        quote!(#sort::#variant => ::hubgen_runtime::Cursor::of(order, &#values))
+    });
+    quote! {
+        impl ::hubgen_runtime::table::Table for #repo {
+            type Row = #row;
+            type Key = #key;
+            type Filter = #filter;
+            type Sort = #sort;
+            type Scope = #marker;
+            const GET: &'static str = #get;
+            const EXISTS: &'static str = #exists;
+            const GET_MANY: &'static str = #get_many;
+            const LIST: &'static [&'static str] = &[#(#list),*];
+            const ORDERS: &'static [&'static str] = &[#(#orders),*];
+            const COUNT: &'static str = #count;
+            const STREAM: &'static str = #stream;
+            #[inline]
+            fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+                #bind_key
+            }
+            #[inline]
+            fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+                #bind_keys
+            }
+            #[inline]
+            fn sort_index(sort: Self::Sort) -> usize {
+                sort as usize
+            }
+            #[inline]
+            fn cursor(sort: Self::Sort, order: &str, row: &Self::Row) -> ::hubgen_runtime::Cursor {
+                match sort {
+                    #(#arms),*
+                }
+            }
+        }
+    }
+}
+
+/// Soft-deleted tables' `SoftDelete`: the read that sees deleted rows, and `restore`.
+fn soft_delete_impl(shape: &Shape) -> TokenStream {
     let table = shape.table;
+    let Some(soft) = &table.soft_delete else { return quote!() };
     let name = shape.table_sql();
     let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
-    let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
-    let sql = format!("SELECT {} FROM {name} WHERE {condition}{live}", select_list(table));
-    let ShapeTokens { exec, scope, row, key } = t;
-    let params = key_params(shape, quote!(key));
-    let sql = raw_string(&sql);
-    let mut out = quote! {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
-            const SQL: &str = #sql;
-            ::hubgen_runtime::repo::fetch_optional(#scope, SQL, #params).await
-        }
+    let c = q(&soft.column);
+    let restore = match soft.kind {
+        ir::SoftDeleteKind::Timestamp => format!("UPDATE {name} SET {c} = NULL WHERE {condition} AND {c} IS NOT NULL"),
+        ir::SoftDeleteKind::Flag => format!("UPDATE {name} SET {c} = false WHERE {condition} AND {c}"),
     };
-    if !live.is_empty() {
-        let sql = format!("SELECT {} FROM {name} WHERE {condition}", select_list(table));
-        let sql = raw_string(&sql);
-        out.extend(quote! {
-            /// The row with this primary key, soft-deleted or not.
-            pub async fn get_including_deleted(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
-                const SQL: &str = #sql;
-                ::hubgen_runtime::repo::fetch_optional(#scope, SQL, #params).await
-            }
-        });
+    let get = raw_string(&get_sql(shape, true));
+    let restore = raw_string(&restore);
+    let repo = &shape.repo;
+    quote! {
+        impl ::hubgen_runtime::table::SoftDelete for #repo {
+            const GET_INCLUDING_DELETED: &'static str = #get;
+            const RESTORE: &'static str = #restore;
+        }
     }
-    out
 }
 
 fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
@@ -425,16 +491,17 @@ fn keyset(shape: &Shape, column: Option<&ir::Column>, desc: bool) -> (String, St
     (condition, order(&all_columns))
 }
 
-fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+/// `list`'s statements, one per order and direction so each can use its
+/// index (the runtime picks statement `2 × sort + desc`), and the orders'
+/// names, which cursors carry: one from another order is refused, not misread.
+fn list_sql(shape: &Shape) -> (Vec<String>, Vec<String>) {
     let table = shape.table;
     let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 1 };
     let filters = filter_condition(shape, &mut params);
     let limit = params.typed("bigint");
     let variants = shape.sort_variants();
-    // One statement per order and direction, so each can use its index;
-    // the runtime picks statement `2 × sort + desc`.
-    let statements: Vec<String> = variants
+    let statements = variants
         .iter()
         .flat_map(|v| [false, true].map(|desc| keyset(shape, v.column, desc)))
         .map(|(after, order)| {
@@ -448,45 +515,11 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
             )
         })
         .collect();
-    let count = statements.len();
-    let key_fields: Vec<TokenStream> = shape
-        .key
-        .iter()
-        .map(|c| {
-            let f = field(&c.name);
-            quote!(&row.#f)
-        })
-        .collect();
-    let sort = &shape.sort;
-    let arms = variants.iter().map(|SortVariant { variant, column, .. }| {
-        let values = match column {
-            None => quote!((#(#key_fields,)*)),
-            Some(c) => {
-                let f = field(&c.name);
-                quote!((&row.#f, #(#key_fields),*))
-            }
-        };
-        quote!(#sort::#variant => ::hubgen_runtime::Cursor::of(order, &#values))
-    });
-    // Each cursor names its order, so one from another order is refused, not misread.
-    let orders: Vec<String> = variants
+    let orders = variants
         .iter()
         .flat_map(|v| [format!("{} asc", v.name), format!("{} desc", v.name)])
         .collect();
-    let filter = &shape.filter;
-    let ShapeTokens { exec, scope, row, .. } = t;
-    let statements: Vec<_> = statements.iter().map(|s| raw_string(s)).collect();
-    quote! {
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(#exec, filter: &#filter, page: &::hubgen_runtime::PageRequest<#sort>) -> Result<::hubgen_runtime::Page<#row>, ::hubgen_runtime::Error> {
-            const SQL: [&str; #count] = [#(#statements),*];
-            const ORDERS: [&str; #count] = [#(#orders),*];
-            ::hubgen_runtime::repo::list(#scope, &SQL, &ORDERS, page.sort as usize, filter, page, |order, row: &#row| match page.sort {
-                #(#arms),*
-            })
-            .await
-        }
-    }
+    (statements, orders)
 }
 
 /// Conditions joined with AND; `true` when there are none.
@@ -498,56 +531,32 @@ fn all_of(conditions: &[String]) -> String {
     }
 }
 
-fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
-    let name = shape.table_sql();
+fn count_sql(shape: &Shape) -> String {
     let condition = all_of(&filter_condition(shape, &mut Params { hub: shape.hub, n: 0 }));
-    let sql = format!("SELECT count(*) FROM {name} WHERE {condition}");
-    let filter = &shape.filter;
-    let ShapeTokens { exec, scope, .. } = t;
-    let sql = raw_string(&sql);
-    quote! {
-        /// How many rows match the filter.
-        pub async fn count(#exec, filter: &#filter) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = #sql;
-            ::hubgen_runtime::repo::count(#scope, SQL, filter).await
-        }
-    }
+    format!("SELECT count(*) FROM {} WHERE {condition}", shape.table_sql())
 }
 
-/// Every row matching the filter, in primary-key order, read as a stream:
-/// for scans too large for one page.
-fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
-    let table = shape.table;
-    let name = shape.table_sql();
+/// Every row matching the filter, in primary-key order (`stream`: for scans
+/// too large for one page).
+fn stream_sql(shape: &Shape) -> String {
     let condition = all_of(&filter_condition(shape, &mut Params { hub: shape.hub, n: 0 }));
     let order: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
-    let sql = format!(
-        "SELECT {} FROM {name} WHERE {condition} ORDER BY {}",
-        select_list(table),
+    format!(
+        "SELECT {} FROM {} WHERE {condition} ORDER BY {}",
+        select_list(shape.table),
+        shape.table_sql(),
         order.join(", ")
-    );
-    let filter = &shape.filter;
-    let ShapeTokens { scope, row, .. } = t;
-    // The stream borrows the connection for as long as it runs.
-    let exec = receiver_param(shape.receiver, quote!('a));
-    let sql = raw_string(&sql);
-    quote! {
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(#exec, filter: &#filter) -> ::hubgen_runtime::RowStream<'a, #row> {
-            const SQL: &str = #sql;
-            ::hubgen_runtime::repo::stream(#scope, SQL, filter)
-        }
-    }
+    )
 }
 
-/// `exists` and `get_many` by primary key.
-fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+/// `exists` and `get_many` by primary key. Many keys travel as one array per
+/// key column; rows come back in key order.
+fn exists_and_get_many_sql(shape: &Shape) -> (String, String) {
     let table = shape.table;
     let name = shape.table_sql();
     let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
     let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
-    let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {condition}{live})");
-    // Keys travel as one array per key column; rows come back in key order.
+    let exists = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {condition}{live})");
     let key_columns: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
     let arrays: Vec<String> = shape
         .key
@@ -555,40 +564,14 @@ fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         .enumerate()
         .map(|(i, c)| format!("${}::{}[]", i + 1, sql_type(shape.hub, &c.ty)))
         .collect();
-    let many_sql = format!(
+    let many = format!(
         "SELECT {} FROM {name} WHERE ({}) IN (SELECT * FROM UNNEST({})){live} ORDER BY {}",
         select_list(table),
         key_columns.join(", "),
         arrays.join(", "),
         key_columns.join(", ")
     );
-    let many_params = if shape.key.len() == 1 {
-        quote!((keys,))
-    } else {
-        let parts = (0..shape.key.len()).map(|i| {
-            let i = syn::Index::from(i);
-            let part = owned(shape.key[i.index as usize], quote!(k.#i));
-            quote!(keys.iter().map(|k| #part).collect::<Vec<_>>())
-        });
-        quote!((#(#parts,)*))
-    };
-    let ShapeTokens { exec, scope, row, key } = t;
-    let params = key_params(shape, quote!(key));
-    let exists_sql = raw_string(&exists_sql);
-    let many_sql = raw_string(&many_sql);
-    quote! {
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub async fn exists(#exec, key: #key) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = #exists_sql;
-            ::hubgen_runtime::repo::exists(#scope, SQL, #params).await
-        }
-
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub async fn get_many(#exec, keys: &[#key]) -> Result<Vec<#row>, ::hubgen_runtime::Error> {
-            const SQL: &str = #many_sql;
-            ::hubgen_runtime::repo::fetch_all(#scope, SQL, #many_params).await
-        }
-    }
+    (exists, many)
 }
 
 /// Column list and value expressions of an insert of one row, in the order
@@ -612,8 +595,8 @@ fn insert_parts(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<String>
     (columns, values)
 }
 
-/// The insert struct's `NewRow` (and, without array columns, `NewRows`):
-/// which field goes to which parameter, for every insert and upsert.
+/// The insert struct's `NewRow`: which field goes to which parameter, for
+/// every insert and upsert (and, without array columns, which to which array).
 fn new_row_impl(shape: &Shape) -> TokenStream {
     let binds = shape.insertable.iter().map(|c| {
         let f = field(&c.name);
@@ -635,8 +618,22 @@ fn new_row_impl(shape: &Shape) -> TokenStream {
         let column = q(&column.name);
         quote!(const TENANT: Option<&'static str> = Some(#column);)
     });
+    // Without array columns, many rows travel as one array per column.
+    let bind_columns = (!has_arrays(shape)).then(|| {
+        let columns = shape.insertable.iter().map(|c| {
+            let f = field(&c.name);
+            quote!(args.column(rows, |r| &r.#f);)
+        });
+        quote! {
+            #[inline]
+            fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+                #(#columns)*
+                true
+            }
+        }
+    });
     let new_ty = &shape.new;
-    let mut out = quote! {
+    quote! {
         impl ::hubgen_runtime::repo::NewRow for #new_ty {
             #tenant
             #[inline]
@@ -646,23 +643,9 @@ fn new_row_impl(shape: &Shape) -> TokenStream {
             fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
                 #(#binds)*
             }
+            #bind_columns
         }
-    };
-    if !has_arrays(shape) {
-        let columns = shape.insertable.iter().map(|c| {
-            let f = field(&c.name);
-            quote!(args.column(rows, |r| &r.#f);)
-        });
-        out.extend(quote! {
-            impl ::hubgen_runtime::repo::NewRows for #new_ty {
-                #[inline]
-                fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
-                    #(#columns)*
-                }
-            }
-        });
     }
-    out
 }
 
 /// UNNEST flattens nested arrays, so tables with array columns insert row by row.
@@ -670,44 +653,56 @@ fn has_arrays(shape: &Shape) -> bool {
     shape.insertable.iter().any(|c| matches!(c.ty, ColumnType::Array(_)))
 }
 
-fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+/// The repository's `Write`: the inserts' and the delete's statements.
+fn write_impl(shape: &Shape) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
     let (columns, values) = insert_parts(shape, &mut Params { hub: shape.hub, n: 0 });
-    let sql = format!(
+    let insert = format!(
         "INSERT INTO {name} ({}) VALUES ({}) RETURNING {}",
         columns.join(", "),
         values.join(", "),
         select_list(table)
     );
-    let new_ty = &shape.new;
-    let ShapeTokens { exec, scope, row, .. } = t;
-    let sql = raw_string(&sql);
+    // The single-row insert: the whole job with array columns, else the probe that finds a refused row.
+    let one = format!("INSERT INTO {name} ({}) VALUES ({})", columns.join(", "), values.join(", "));
+    let many = match insert_many_sql(shape) {
+        Some(sql) => {
+            let sql = raw_string(&sql);
+            quote!(Some(#sql))
+        }
+        None => quote!(None),
+    };
+    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
+    let delete = match &table.soft_delete {
+        Some(soft) => {
+            let set = match soft.kind {
+                ir::SoftDeleteKind::Timestamp => format!("{} = now()", q(&soft.column)),
+                ir::SoftDeleteKind::Flag => format!("{} = true", q(&soft.column)),
+            };
+            let live = live_condition(table).unwrap_or_default();
+            format!("UPDATE {name} SET {set} WHERE {condition} AND {live}")
+        }
+        None => format!("DELETE FROM {name} WHERE {condition}"),
+    };
+    let (insert, one, delete) = (raw_string(&insert), raw_string(&one), raw_string(&delete));
+    let Shape { repo, new, .. } = shape;
     quote! {
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {
-            const SQL: &str = #sql;
-            ::hubgen_runtime::repo::insert(#scope, SQL, new).await
+        impl ::hubgen_runtime::table::Write for #repo {
+            type New = #new;
+            const INSERT: &'static str = #insert;
+            const INSERT_MANY: Option<&'static str> = #many;
+            const INSERT_ONE: &'static str = #one;
+            const DELETE: &'static str = #delete;
         }
     }
 }
 
-fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
-    let name = shape.table_sql();
-    let new_ty = &shape.new;
-    let ShapeTokens { exec, scope, .. } = t;
-    // The single-row insert: the whole job with array columns, else the probe that finds a refused row.
-    let (one_columns, one_values) = insert_parts(shape, &mut Params { hub: shape.hub, n: 0 });
-    let one = format!("INSERT INTO {name} ({}) VALUES ({})", one_columns.join(", "), one_values.join(", "));
+/// The insert of many rows in one statement, one array parameter per column
+/// (`None` with array columns: `UNNEST` would flatten them).
+fn insert_many_sql(shape: &Shape) -> Option<String> {
     if has_arrays(shape) {
-        let one = raw_string(&one);
-        return quote! {
-            /// Inserts many rows (one statement each: this table has array columns), returning how many; a refused row is named by `Error::InRow`.
-            pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
-                const ONE: &str = #one;
-                ::hubgen_runtime::repo::insert_each(#scope, ONE, rows).await
-            }
-        };
+        return None;
     }
     let mut params = Params { hub: shape.hub, n: 0 };
     let mut columns = Vec::new();
@@ -737,29 +732,20 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         columns.push(q(&tenant.name));
         values.push(params.typed("uuid"));
     }
-    let sql = format!(
-        "INSERT INTO {name} ({}) SELECT {} FROM UNNEST({}) AS u({})",
+    Some(format!(
+        "INSERT INTO {} ({}) SELECT {} FROM UNNEST({}) AS u({})",
+        shape.table_sql(),
         columns.join(", "),
         values.join(", "),
         arrays.join(", "),
         aliases.join(", ")
-    );
-    let sql = raw_string(&sql);
-    let one = raw_string(&one);
-    quote! {
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = #sql;
-            const ONE: &str = #one;
-            ::hubgen_runtime::repo::insert_many(#scope, SQL, ONE, rows).await
-        }
-    }
+    ))
 }
 
-/// `insert_copy` and the insert struct's `CopyRow`, where [`Shape::copies`].
-fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStream)> {
+/// The insert struct's `CopyRow` (what `insert_copy` needs), where [`Shape::copies`].
+fn copy_row_impl(shape: &Shape) -> TokenStream {
     if !shape.copies() {
-        return None;
+        return quote!();
     }
     let table = shape.table;
     let name = shape.table_sql();
@@ -767,22 +753,14 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
     let new_ty = &shape.new;
     let staging = format!("{}_{}", table.schema, table.name);
     let row_security = crate::sql::access_rls_enabled(table);
-    let ShapeTokens { exec, scope, .. } = t;
-    let method = quote! {
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub async fn insert_copy(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::repo::insert_copy(#scope, rows).await
-        }
-    };
-    let row_impl = quote! {
+    quote! {
         impl ::hubgen_runtime::copy::CopyRow for #new_ty {
             const TABLE: &'static str = #name;
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const STAGING: &'static str = #staging;
             const ROW_SECURITY: bool = #row_security;
         }
-    };
-    Some((method, row_impl))
+    }
 }
 
 /// The patch struct's `PatchRow`: its parameters in [`update`]'s order.
@@ -813,11 +791,12 @@ fn patch_row_impl(shape: &Shape) -> TokenStream {
     }
 }
 
-fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+/// `UPDATE ... RETURNING` by key: the key's parameters, the patch's, then
+/// (versioned tables) the expected version, which moves on.
+fn update_sql(shape: &Shape) -> String {
     let table = shape.table;
-    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
-    let key_sql = key_condition(shape, &mut params);
+    let mut condition = key_condition(shape, &mut params);
     let mut sets = Vec::new();
     for column in &shape.patchable {
         let c = q(&column.name);
@@ -832,17 +811,10 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     for column in table.columns.iter().filter(|c| c.touch) {
         sets.push(format!("{} = now()", q(&column.name)));
     }
-    let mut condition = key_sql;
-    let version = table.version_column.as_deref().and_then(|v| table.column(v));
-    let mut version_arg = quote!();
-    let mut after = quote!(());
-    if let Some(column) = version {
+    if let Some(column) = version_column(shape) {
         let c = q(&column.name);
         sets.push(format!("{c} = {c} + 1"));
         condition.push_str(&format!(" AND {c} = {}", params.value(column)));
-        let ty = shape.ty(column);
-        version_arg = quote!(, expected_version: #ty);
-        after = quote!((expected_version,));
     }
     if sets.is_empty() {
         let first = q(&shape.key[0].name);
@@ -851,103 +823,62 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     if let Some(live) = live_condition(table) {
         condition.push_str(&format!(" AND {live}"));
     }
-    let sql = format!(
-        "UPDATE {name} SET {} WHERE {condition} RETURNING {}",
+    format!(
+        "UPDATE {} SET {} WHERE {condition} RETURNING {}",
+        shape.table_sql(),
         sets.join(", "),
         select_list(table)
-    );
-    let patch_ty = &shape.patch;
-    let ShapeTokens { exec, scope, row, key } = t;
-    let table_name = &table.name;
-    let doc = if version.is_some() {
-        " Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile."
-    } else {
-        " Applies a patch to the row with this key and returns the row as stored."
-    };
-    let Some(_) = version else {
-        let params = key_params(shape, quote!(key));
-        let sql = raw_string(&sql);
-        return quote! {
-            #[doc = #doc]
-            pub async fn update(#exec, key: #key, patch: &#patch_ty) -> Result<#row, ::hubgen_runtime::Error> {
-                const SQL: &str = #sql;
-                ::hubgen_runtime::repo::update(#scope, SQL, #params, patch, ()).await?.ok_or(::hubgen_runtime::Error::NotFound)
-            }
-        };
-    };
+    )
+}
+
+fn version_column<'a>(shape: &Shape<'a>) -> Option<&'a ir::Column> {
+    let table = shape.table;
+    table.version_column.as_deref().and_then(|v| table.column(v))
+}
+
+/// The repository's `Update`, for tables without a version column.
+fn update_impl(shape: &Shape) -> TokenStream {
+    let Shape { repo, patch, .. } = shape;
+    let sql = raw_string(&update_sql(shape));
+    quote! {
+        impl ::hubgen_runtime::table::Update for #repo {
+            type Patch = #patch;
+            const UPDATE: &'static str = #sql;
+        }
+    }
+}
+
+/// A versioned table's `update`, which takes the expected version too: its
+/// repository's own method (`None` for other tables: see [`update_impl`]).
+fn versioned_update(shape: &Shape, t: &ShapeTokens) -> Option<TokenStream> {
+    let version = version_column(shape)?;
+    let table = shape.table;
+    let name = shape.table_sql();
+    let ty = shape.ty(version);
+    let key = shape.key_type();
     // No row matched: either it is gone, or its version moved on. The key
     // is asked for twice then, so the first use clones it.
     let first = key_params(shape, if key_is_copy(shape) { quote!(key) } else { quote!(key.clone()) });
     let params = key_params(shape, quote!(key));
     let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
     let exists_condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
-    let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {exists_condition}{live})");
-    let sql = raw_string(&sql);
-    let exists_sql = raw_string(&exists_sql);
-    quote! {
-        #[doc = #doc]
-        pub async fn update(#exec, key: #key, patch: &#patch_ty #version_arg) -> Result<#row, ::hubgen_runtime::Error> {
+    let exists_sql = raw_string(&format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {exists_condition}{live})"));
+    let sql = raw_string(&update_sql(shape));
+    let patch_ty = &shape.patch;
+    let table_name = &table.name;
+    let ShapeTokens { exec, scope, row } = t;
+    Some(quote! {
+        /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
+        pub async fn update(#exec, key: #key, patch: &#patch_ty, expected_version: #ty) -> Result<#row, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             const EXISTS: &str = #exists_sql;
-            if let Some(row) = ::hubgen_runtime::repo::update(#scope, SQL, #first, patch, #after).await? {
+            if let Some(row) = ::hubgen_runtime::repo::update(#scope, SQL, #first, patch, (expected_version,)).await? {
                 return Ok(row);
             }
             let exists = ::hubgen_runtime::repo::exists(#scope, EXISTS, #params).await?;
             Err(if exists { ::hubgen_runtime::Error::Conflict { table: #table_name } } else { ::hubgen_runtime::Error::NotFound })
         }
-    }
-}
-
-fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
-    let table = shape.table;
-    let name = shape.table_sql();
-    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
-    let (sql, doc) = match &table.soft_delete {
-        Some(soft) => {
-            let set = match soft.kind {
-                ir::SoftDeleteKind::Timestamp => format!("{} = now()", q(&soft.column)),
-                ir::SoftDeleteKind::Flag => format!("{} = true", q(&soft.column)),
-            };
-            let live = live_condition(table).unwrap_or_default();
-            (
-                format!("UPDATE {name} SET {set} WHERE {condition} AND {live}"),
-                " Soft-deletes the row: hidden from `get` and `list` until `restore`.",
-            )
-        }
-        None => (format!("DELETE FROM {name} WHERE {condition}"), " Deletes the row."),
-    };
-    let ShapeTokens { exec, scope, key, .. } = t;
-    let params = key_params(shape, quote!(key));
-    let sql = raw_string(&sql);
-    quote! {
-        #[doc = #doc]
-        pub async fn delete(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = #sql;
-            ::hubgen_runtime::repo::execute_one(#scope, SQL, #params).await
-        }
-    }
-}
-
-fn restore(shape: &Shape, t: &ShapeTokens) -> TokenStream {
-    let table = shape.table;
-    let name = shape.table_sql();
-    let Some(soft) = &table.soft_delete else { return quote!() };
-    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
-    let c = q(&soft.column);
-    let sql = match soft.kind {
-        ir::SoftDeleteKind::Timestamp => format!("UPDATE {name} SET {c} = NULL WHERE {condition} AND {c} IS NOT NULL"),
-        ir::SoftDeleteKind::Flag => format!("UPDATE {name} SET {c} = false WHERE {condition} AND {c}"),
-    };
-    let ShapeTokens { exec, scope, key, .. } = t;
-    let params = key_params(shape, quote!(key));
-    let sql = raw_string(&sql);
-    quote! {
-        /// Brings a soft-deleted row back.
-        pub async fn restore(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = #sql;
-            ::hubgen_runtime::repo::execute_one(#scope, SQL, #params).await
-        }
-    }
+    })
 }
 
 fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {

@@ -167,6 +167,7 @@ pub(super) fn hub_tests(schema: &ir::Schema, hub: &ir::Hub) -> TokenStream {
 
         use #krate as crate_under_test;
         use crate_under_test::*;
+        use crate_under_test::prelude::*;
 
         #(#tests)*
     }

@@ -5,6 +5,8 @@
 //! file's code verbatim.
 
 // README: begin
+// The repositories' methods (get, list, insert, update, ...) are traits' own.
+use hub_identity::prelude::*;
 use hub_identity::{roles, serde_json, sqlx, ActorTx, NewUser, PlatformTx, UserFilter, UserPatch, UserRepo};
 use hub_tenant::ids::{TenantId, UserId};
 use hub_tenant::{

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -808,168 +808,83 @@ pub mod app_registry {
             ][index]
         }
     }
-    /// Queries on `public.app_registry`.
+    /// Queries on `public.app_registry`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct AppRegistryRepo;
     impl AppRegistryRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::AppRegistryId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<AppRegistry>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::AppRegistryId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_registry" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::AppRegistryId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<AppRegistry>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a AppRegistryFilter,
-            page: &'a ::hubgen_runtime::PageRequest<AppRegistrySort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<AppRegistry>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 8usize] = [
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "category" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("category", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) OR "category" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "category", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("category" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "category" IS NOT NULL ELSE ("category", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "category" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "app_type" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("app_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "app_type" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "app_type", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("app_type" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "app_type" IS NOT NULL ELSE ("app_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "app_type" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 8usize] = [
-                "id asc",
-                "id desc",
-                "category asc",
-                "category desc",
-                "status asc",
-                "status desc",
-                "app_type asc",
-                "app_type desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &AppRegistry| match page.sort {
-                    AppRegistrySort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    AppRegistrySort::Category => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.category, &row.id))
-                    }
-                    AppRegistrySort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    AppRegistrySort::AppType => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.app_type, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a AppRegistryFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."app_registry" WHERE ($1::character varying(100)[] IS NULL OR "category" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "category" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "category" < $3::character varying(100)) AND ($4::bool IS NULL OR ("category" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "app_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "app_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "app_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("app_type" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &AppRegistryFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, AppRegistry> {
-            const SQL: &str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::character varying(100)[] IS NULL OR "category" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "category" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "category" < $3::character varying(100)) AND ($4::bool IS NULL OR ("category" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "app_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "app_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "app_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("app_type" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewAppRegistry,
-        ) -> impl ::std::future::Future<
-            Output = Result<AppRegistry, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewAppRegistry],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", u."category", COALESCE(u."app_type", 'INTEGRATION'), COALESCE(u."status", 'ACTIVE'), u."version", u."developer", u."icon_url", u."screenshots", u."features", u."requirements", u."pricing", u."configuration_schema", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(100)[], $5::character varying(50)[], $6::character varying(50)[], $7::character varying(50)[], $8::character varying(255)[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::timestamp without time zone[], $16::timestamp without time zone[]) AS u("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewAppRegistry],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::AppRegistryId,
-            patch: &AppRegistryPatch,
-        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::AppRegistryId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."app_registry" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewAppRegistry,
         ) -> impl ::std::future::Future<
             Output = Result<AppRegistry, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($3::text, "public"."app_registry"."description"), "category" = COALESCE($4::character varying(100), "public"."app_registry"."category"), "app_type" = COALESCE($5::character varying(50), "public"."app_registry"."app_type"), "status" = COALESCE($6::character varying(50), "public"."app_registry"."status"), "version" = COALESCE($7::character varying(50), "public"."app_registry"."version"), "developer" = COALESCE($8::character varying(255), "public"."app_registry"."developer"), "icon_url" = COALESCE($9::text, "public"."app_registry"."icon_url"), "screenshots" = COALESCE($10::jsonb, "public"."app_registry"."screenshots"), "features" = COALESCE($11::jsonb, "public"."app_registry"."features"), "requirements" = COALESCE($12::jsonb, "public"."app_registry"."requirements"), "pricing" = COALESCE($13::jsonb, "public"."app_registry"."pricing"), "configuration_schema" = COALESCE($14::jsonb, "public"."app_registry"."configuration_schema"), "created_at" = COALESCE($15::timestamp without time zone, "public"."app_registry"."created_at"), "updated_at" = COALESCE($16::timestamp without time zone, now()) RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for AppRegistryRepo {
+        type Row = AppRegistry;
+        type Key = ids::AppRegistryId;
+        type Filter = AppRegistryFilter;
+        type Sort = AppRegistrySort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_registry" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "category" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("category", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) OR "category" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "category", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("category" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "category" IS NOT NULL ELSE ("category", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "category" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "app_type" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("app_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "app_type" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "app_type", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("app_type" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "app_type" IS NOT NULL ELSE ("app_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "category" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "category" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "category" < $4::character varying(100)) AND ($5::bool IS NULL OR ("category" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "app_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "app_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "app_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("app_type" IS NULL) = $13::bool) ORDER BY "app_type" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "category asc",
+            "category desc",
+            "status asc",
+            "status desc",
+            "app_type asc",
+            "app_type desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."app_registry" WHERE ($1::character varying(100)[] IS NULL OR "category" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "category" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "category" < $3::character varying(100)) AND ($4::bool IS NULL OR ("category" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "app_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "app_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "app_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("app_type" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::character varying(100)[] IS NULL OR "category" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "category" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "category" < $3::character varying(100)) AND ($4::bool IS NULL OR ("category" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "app_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "app_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "app_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("app_type" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                AppRegistrySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                AppRegistrySort::Category => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.category, &row.id))
+                }
+                AppRegistrySort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                AppRegistrySort::AppType => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.app_type, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppRegistryFilter {
@@ -979,6 +894,15 @@ pub mod app_registry {
             args.condition(&self.status);
             args.condition(&self.app_type);
         }
+    }
+    impl ::hubgen_runtime::table::Write for AppRegistryRepo {
+        type New = NewAppRegistry;
+        const INSERT: &'static str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", u."category", COALESCE(u."app_type", 'INTEGRATION'), COALESCE(u."status", 'ACTIVE'), u."version", u."developer", u."icon_url", u."screenshots", u."features", u."requirements", u."pricing", u."configuration_schema", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(100)[], $5::character varying(50)[], $6::character varying(50)[], $7::character varying(50)[], $8::character varying(255)[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::timestamp without time zone[], $16::timestamp without time zone[]) AS u("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."app_registry" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAppRegistry {
         const TABLE: &'static str = "\"public\".\"app_registry\"";
@@ -1003,6 +927,10 @@ pub mod app_registry {
         const STAGING: &'static str = "public_app_registry";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for AppRegistryRepo {
+        type Patch = AppRegistryPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewAppRegistry {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1026,10 +954,8 @@ pub mod app_registry {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewAppRegistry {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.description);
@@ -1046,6 +972,7 @@ pub mod app_registry {
             args.column(rows, |r| &r.configuration_schema);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AppRegistryPatch {
@@ -1567,185 +1494,103 @@ pub mod app_subscriptions {
             ][index]
         }
     }
-    /// Queries on `public.app_subscriptions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.app_subscriptions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct AppSubscriptionRepo;
     impl AppSubscriptionRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AppSubscriptionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<AppSubscription>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AppSubscriptionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_subscriptions" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::AppSubscriptionId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<AppSubscription>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AppSubscriptionFilter,
-            page: &'a ::hubgen_runtime::PageRequest<AppSubscriptionSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<AppSubscription>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("app_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "app_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("app_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "app_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "app_id asc",
-                "app_id desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &AppSubscription| match page.sort {
-                    AppSubscriptionSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    AppSubscriptionSort::AppId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
-                    }
-                    AppSubscriptionSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AppSubscriptionFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."app_subscriptions" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AppSubscriptionFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, AppSubscription> {
-            const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `app_id`, `tenant_id` equal these values.
-        pub fn get_by_app_id_and_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_app_id_and_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             app_id: ids::AppRegistryId,
             tenant_id: ids::TenantId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<AppSubscription>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE "app_id" = $1::uuid AND "tenant_id" = $2::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (app_id, tenant_id))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewAppSubscription,
-        ) -> impl ::std::future::Future<
-            Output = Result<AppSubscription, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewAppSubscription],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", COALESCE(u."status", 'ACTIVE'), u."plan", u."configuration", u."usage_stats", u."billing_info", COALESCE(u."subscribed_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewAppSubscription],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::AppSubscriptionId,
-            patch: &AppSubscriptionPatch,
-        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AppSubscriptionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."app_subscriptions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewAppSubscription,
         ) -> impl ::std::future::Future<
             Output = Result<AppSubscription, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "app_id" = EXCLUDED."app_id", "status" = COALESCE($3::character varying(50), "public"."app_subscriptions"."status"), "plan" = COALESCE($4::character varying(50), "public"."app_subscriptions"."plan"), "configuration" = COALESCE($5::jsonb, "public"."app_subscriptions"."configuration"), "usage_stats" = COALESCE($6::jsonb, "public"."app_subscriptions"."usage_stats"), "billing_info" = COALESCE($7::jsonb, "public"."app_subscriptions"."billing_info"), "subscribed_at" = COALESCE($8::timestamp without time zone, "public"."app_subscriptions"."subscribed_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `app_id`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_app_id_and_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_app_id_and_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewAppSubscription,
         ) -> impl ::std::future::Future<
             Output = Result<AppSubscription, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("app_id", "tenant_id") DO UPDATE SET "status" = COALESCE($3::character varying(50), "public"."app_subscriptions"."status"), "plan" = COALESCE($4::character varying(50), "public"."app_subscriptions"."plan"), "configuration" = COALESCE($5::jsonb, "public"."app_subscriptions"."configuration"), "usage_stats" = COALESCE($6::jsonb, "public"."app_subscriptions"."usage_stats"), "billing_info" = COALESCE($7::jsonb, "public"."app_subscriptions"."billing_info"), "subscribed_at" = COALESCE($8::timestamp without time zone, "public"."app_subscriptions"."subscribed_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for AppSubscriptionRepo {
+        type Row = AppSubscription;
+        type Key = ids::AppSubscriptionId;
+        type Filter = AppSubscriptionFilter;
+        type Sort = AppSubscriptionSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_subscriptions" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("app_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "app_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR ("app_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "app_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "app_id asc",
+            "app_id desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."app_subscriptions" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                AppSubscriptionSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+                AppSubscriptionSort::AppId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
+                }
+                AppSubscriptionSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppSubscriptionFilter {
@@ -1754,6 +1599,15 @@ pub mod app_subscriptions {
             args.condition(&self.app_id);
             args.condition(&self.status);
         }
+    }
+    impl ::hubgen_runtime::table::Write for AppSubscriptionRepo {
+        type New = NewAppSubscription;
+        const INSERT: &'static str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", COALESCE(u."status", 'ACTIVE'), u."plan", u."configuration", u."usage_stats", u."billing_info", COALESCE(u."subscribed_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."app_subscriptions" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAppSubscription {
         const TABLE: &'static str = "\"public\".\"app_subscriptions\"";
@@ -1770,6 +1624,10 @@ pub mod app_subscriptions {
         ];
         const STAGING: &'static str = "public_app_subscriptions";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for AppSubscriptionRepo {
+        type Patch = AppSubscriptionPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewAppSubscription {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -1788,10 +1646,8 @@ pub mod app_subscriptions {
             sink.or_default(&self.subscribed_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewAppSubscription {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.app_id);
             args.column(rows, |r| &r.status);
@@ -1801,6 +1657,7 @@ pub mod app_subscriptions {
             args.column(rows, |r| &r.billing_info);
             args.column(rows, |r| &r.subscribed_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AppSubscriptionPatch {
@@ -2266,159 +2123,76 @@ pub mod app_guards {
             [AppGuardSort::Id, AppGuardSort::AppId, AppGuardSort::GuardType][index]
         }
     }
-    /// Queries on `public.app_guards`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.app_guards`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct AppGuardRepo;
     impl AppGuardRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AppGuardId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<AppGuard>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AppGuardId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_guards" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::AppGuardId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<AppGuard>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AppGuardFilter,
-            page: &'a ::hubgen_runtime::PageRequest<AppGuardSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<AppGuard>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("app_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "app_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("app_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "app_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("guard_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "guard_type", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("guard_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "guard_type" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "app_id asc",
-                "app_id desc",
-                "guard_type asc",
-                "guard_type desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &AppGuard| match page.sort {
-                    AppGuardSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    AppGuardSort::AppId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
-                    }
-                    AppGuardSort::GuardType => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.guard_type, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AppGuardFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."app_guards" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "guard_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "guard_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "guard_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("guard_type" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AppGuardFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, AppGuard> {
-            const SQL: &str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "guard_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "guard_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "guard_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("guard_type" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewAppGuard,
-        ) -> impl ::std::future::Future<
-            Output = Result<AppGuard, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewAppGuard],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", u."guard_type", COALESCE(u."status", 'ACTIVE'), u."rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewAppGuard],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::AppGuardId,
-            patch: &AppGuardPatch,
-        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AppGuardId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."app_guards" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewAppGuard,
         ) -> impl ::std::future::Future<
             Output = Result<AppGuard, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "app_id" = EXCLUDED."app_id", "guard_type" = EXCLUDED."guard_type", "status" = COALESCE($4::character varying(50), "public"."app_guards"."status"), "rules" = COALESCE($5::jsonb, "public"."app_guards"."rules"), "created_at" = COALESCE($6::timestamp without time zone, "public"."app_guards"."created_at"), "updated_at" = COALESCE($7::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for AppGuardRepo {
+        type Row = AppGuard;
+        type Key = ids::AppGuardId;
+        type Filter = AppGuardFilter;
+        type Sort = AppGuardSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."app_guards" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("app_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "app_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("app_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "app_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("guard_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "guard_type", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::text IS NULL OR ("guard_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "app_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "app_id" >= $3::uuid) AND ($4::uuid IS NULL OR "app_id" < $4::uuid) AND ($5::bool IS NULL OR ("app_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "guard_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "guard_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "guard_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("guard_type" IS NULL) = $9::bool) ORDER BY "guard_type" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "app_id asc",
+            "app_id desc",
+            "guard_type asc",
+            "guard_type desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."app_guards" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "guard_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "guard_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "guard_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("guard_type" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "guard_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "guard_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "guard_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("guard_type" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                AppGuardSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                AppGuardSort::AppId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
+                }
+                AppGuardSort::GuardType => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.guard_type, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppGuardFilter {
@@ -2427,6 +2201,15 @@ pub mod app_guards {
             args.condition(&self.app_id);
             args.condition(&self.guard_type);
         }
+    }
+    impl ::hubgen_runtime::table::Write for AppGuardRepo {
+        type New = NewAppGuard;
+        const INSERT: &'static str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", u."guard_type", COALESCE(u."status", 'ACTIVE'), u."rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."app_guards" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAppGuard {
         const TABLE: &'static str = "\"public\".\"app_guards\"";
@@ -2441,6 +2224,10 @@ pub mod app_guards {
         ];
         const STAGING: &'static str = "public_app_guards";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for AppGuardRepo {
+        type Patch = AppGuardPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewAppGuard {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -2457,10 +2244,8 @@ pub mod app_guards {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewAppGuard {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.app_id);
             args.column(rows, |r| &r.guard_type);
@@ -2468,6 +2253,7 @@ pub mod app_guards {
             args.column(rows, |r| &r.rules);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AppGuardPatch {

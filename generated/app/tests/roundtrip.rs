@@ -8,6 +8,8 @@ use hub_app as crate_under_test;
 #[rustfmt::skip]
 use crate_under_test::*;
 #[rustfmt::skip]
+use crate_under_test::prelude::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -674,101 +674,69 @@ pub mod plans {
             [PlanSort::Id, PlanSort::Status][index]
         }
     }
-    /// Queries on `public.plans`. Read-only hub: no write methods.
+    /// Queries on `public.plans`. Read-only hub: no write methods. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct PlanRepo;
     impl PlanRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::PlanId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Plan>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::PlanId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."plans" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::PlanId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Plan>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a PlanFilter,
-            page: &'a ::hubgen_runtime::PageRequest<PlanSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Plan>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "status", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "status" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Plan| match page.sort {
-                    PlanSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    PlanSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a PlanFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."plans" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &PlanFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Plan> {
-            const SQL: &str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `code` equal these values.
         pub fn get_by_code<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             code: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Plan>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE "code" = $1::character varying(50)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (code,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (code,))
+        }
+    }
+    impl ::hubgen_runtime::table::Table for PlanRepo {
+        type Row = Plan;
+        type Key = ids::PlanId;
+        type Filter = PlanFilter;
+        type Sort = PlanSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."plans" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "status", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) ORDER BY "status" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."plans" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                PlanSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                PlanSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for PlanFilter {
@@ -1266,108 +1234,74 @@ pub mod entitlements {
             [EntitlementSort::Id, EntitlementSort::PlanId][index]
         }
     }
-    /// Queries on `public.entitlements`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Read-only hub: no write methods.
+    /// Queries on `public.entitlements`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Read-only hub: no write methods. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct EntitlementRepo;
     impl EntitlementRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::EntitlementId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Entitlement>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::EntitlementId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."entitlements" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::EntitlementId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Entitlement>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a EntitlementFilter,
-            page: &'a ::hubgen_runtime::PageRequest<EntitlementSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Entitlement>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("plan_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "plan_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("plan_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "plan_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "plan_id asc",
-                "plan_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Entitlement| match page.sort {
-                    EntitlementSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    EntitlementSort::PlanId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.plan_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a EntitlementFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."entitlements" WHERE ($1::uuid[] IS NULL OR "plan_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "plan_id" >= $2::uuid) AND ($3::uuid IS NULL OR "plan_id" < $3::uuid) AND ($4::bool IS NULL OR ("plan_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &EntitlementFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Entitlement> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::uuid[] IS NULL OR "plan_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "plan_id" >= $2::uuid) AND ($3::uuid IS NULL OR "plan_id" < $3::uuid) AND ($4::bool IS NULL OR ("plan_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `feature_key` equal these values.
-        pub fn get_by_tenant_id_and_feature_key<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_feature_key<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             feature_key: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Entitlement>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE "tenant_id" = $1::uuid AND "feature_key" = $2::character varying(100)"#;
             ::hubgen_runtime::repo::fetch_optional(
                 &mut *tx,
                 SQL,
                 (tenant_id, feature_key),
             )
+        }
+    }
+    impl ::hubgen_runtime::table::Table for EntitlementRepo {
+        type Row = Entitlement;
+        type Key = ids::EntitlementId;
+        type Filter = EntitlementFilter;
+        type Sort = EntitlementSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."entitlements" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("plan_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "plan_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::text IS NULL OR ("plan_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "plan_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "plan_id" >= $3::uuid) AND ($4::uuid IS NULL OR "plan_id" < $4::uuid) AND ($5::bool IS NULL OR ("plan_id" IS NULL) = $5::bool) ORDER BY "plan_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "plan_id asc",
+            "plan_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."entitlements" WHERE ($1::uuid[] IS NULL OR "plan_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "plan_id" >= $2::uuid) AND ($3::uuid IS NULL OR "plan_id" < $3::uuid) AND ($4::bool IS NULL OR ("plan_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::uuid[] IS NULL OR "plan_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "plan_id" >= $2::uuid) AND ($3::uuid IS NULL OR "plan_id" < $3::uuid) AND ($4::bool IS NULL OR ("plan_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                EntitlementSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                EntitlementSort::PlanId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.plan_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for EntitlementFilter {
@@ -2062,108 +1996,76 @@ pub mod invoices {
             [InvoiceSort::Id, InvoiceSort::Status, InvoiceSort::DueAt][index]
         }
     }
-    /// Queries on `public.invoices`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Read-only hub: no write methods.
+    /// Queries on `public.invoices`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Read-only hub: no write methods. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct InvoiceRepo;
     impl InvoiceRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::InvoiceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Invoice>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::InvoiceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."invoices" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::InvoiceId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Invoice>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a InvoiceFilter,
-            page: &'a ::hubgen_runtime::PageRequest<InvoiceSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Invoice>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "due_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("due_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "due_at" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "due_at", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("due_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "due_at" IS NOT NULL ELSE ("due_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "due_at" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "status asc",
-                "status desc",
-                "due_at asc",
-                "due_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Invoice| match page.sort {
-                    InvoiceSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    InvoiceSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    InvoiceSort::DueAt => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.due_at, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a InvoiceFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."invoices" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "due_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "due_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "due_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("due_at" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &InvoiceFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Invoice> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "due_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "due_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "due_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("due_at" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `invoice_number` equal these values.
-        pub fn get_by_invoice_number<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_invoice_number<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             invoice_number: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Invoice>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE "invoice_number" = $1::character varying(50)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (invoice_number,))
+        }
+    }
+    impl ::hubgen_runtime::table::Table for InvoiceRepo {
+        type Row = Invoice;
+        type Key = ids::InvoiceId;
+        type Filter = InvoiceFilter;
+        type Sort = InvoiceSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."invoices" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "due_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("due_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "due_at" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "due_at", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("due_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "due_at" IS NOT NULL ELSE ("due_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "due_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "due_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "due_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("due_at" IS NULL) = $9::bool) ORDER BY "due_at" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "status asc",
+            "status desc",
+            "due_at asc",
+            "due_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."invoices" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "due_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "due_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "due_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("due_at" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "due_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "due_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "due_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("due_at" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                InvoiceSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                InvoiceSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                InvoiceSort::DueAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.due_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for InvoiceFilter {

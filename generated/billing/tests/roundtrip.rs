@@ -8,6 +8,8 @@ use hub_billing as crate_under_test;
 #[rustfmt::skip]
 use crate_under_test::*;
 #[rustfmt::skip]
+use crate_under_test::prelude::*;
+#[rustfmt::skip]
 #[tokio::test]
 async fn plans_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(

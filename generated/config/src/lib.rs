@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -781,121 +781,14 @@ pub mod runtime_configs {
             ][index]
         }
     }
-    /// Queries on `public.runtime_configs`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
+    /// Queries on `public.runtime_configs`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct RuntimeConfigRepo;
     impl RuntimeConfigRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::RuntimeConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<RuntimeConfig>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::RuntimeConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."runtime_configs" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            keys: &'a [ids::RuntimeConfigId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<RuntimeConfig>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a RuntimeConfigFilter,
-            page: &'a ::hubgen_runtime::PageRequest<RuntimeConfigSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<RuntimeConfig>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 10usize] = [
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("config_key", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "config_key", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("config_key", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "config_key" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("scope", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "scope", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("scope", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "scope" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "tenant_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "category" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("category", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) OR "category" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "category", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("category" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "category" IS NOT NULL ELSE ("category", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "category" DESC, "id" DESC LIMIT $18::bigint"#,
-            ];
-            const ORDERS: [&str; 10usize] = [
-                "id asc",
-                "id desc",
-                "config_key asc",
-                "config_key desc",
-                "scope asc",
-                "scope desc",
-                "tenant_id asc",
-                "tenant_id desc",
-                "category asc",
-                "category desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &RuntimeConfig| match page.sort {
-                    RuntimeConfigSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    RuntimeConfigSort::ConfigKey => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.config_key, &row.id))
-                    }
-                    RuntimeConfigSort::Scope => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.scope, &row.id))
-                    }
-                    RuntimeConfigSort::TenantId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
-                    }
-                    RuntimeConfigSort::Category => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.category, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a RuntimeConfigFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."runtime_configs" WHERE ($1::character varying(255)[] IS NULL OR "config_key" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "config_key" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "config_key" < $3::character varying(255)) AND ($4::bool IS NULL OR ("config_key" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "scope" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "scope" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "scope" < $7::character varying(50)) AND ($8::bool IS NULL OR ("scope" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR "tenant_id" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR "tenant_id" >= $10::uuid) AND ($11::uuid IS NULL OR "tenant_id" < $11::uuid) AND ($12::bool IS NULL OR ("tenant_id" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "category" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "category" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "category" < $15::character varying(100)) AND ($16::bool IS NULL OR ("category" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &RuntimeConfigFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, RuntimeConfig> {
-            const SQL: &str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::character varying(255)[] IS NULL OR "config_key" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "config_key" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "config_key" < $3::character varying(255)) AND ($4::bool IS NULL OR ("config_key" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "scope" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "scope" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "scope" < $7::character varying(50)) AND ($8::bool IS NULL OR ("scope" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR "tenant_id" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR "tenant_id" >= $10::uuid) AND ($11::uuid IS NULL OR "tenant_id" < $11::uuid) AND ($12::bool IS NULL OR ("tenant_id" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "category" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "category" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "category" < $15::character varying(100)) AND ($16::bool IS NULL OR ("category" IS NULL) = $16::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `config_key` equal these values.
         pub fn get_by_config_key<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             config_key: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<RuntimeConfig>, ::hubgen_runtime::Error>,
@@ -903,60 +796,11 @@ pub mod runtime_configs {
             const SQL: &str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE "config_key" = $1::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (config_key,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            new: &'a NewRuntimeConfig,
-        ) -> impl ::std::future::Future<
-            Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewRuntimeConfig],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."scope", u."user_id", u."category", u."description", COALESCE(u."is_encrypted", FALSE), u."validation_rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::character varying(100)[], $8::text[], $9::boolean[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewRuntimeConfig],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            key: ids::RuntimeConfigId,
-            patch: &RuntimeConfigPatch,
-        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::RuntimeConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."runtime_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             new: &'a NewRuntimeConfig,
         ) -> impl ::std::future::Future<
             Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
@@ -966,13 +810,85 @@ pub mod runtime_configs {
         }
         /// Inserts the row, or, when one with the same `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_config_key<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             new: &'a NewRuntimeConfig,
         ) -> impl ::std::future::Future<
             Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("config_key") DO UPDATE SET "config_value" = COALESCE($3::text, "public"."runtime_configs"."config_value"), "config_type" = COALESCE($4::character varying(50), "public"."runtime_configs"."config_type"), "scope" = EXCLUDED."scope", "user_id" = COALESCE($6::uuid, "public"."runtime_configs"."user_id"), "category" = COALESCE($7::character varying(100), "public"."runtime_configs"."category"), "description" = COALESCE($8::text, "public"."runtime_configs"."description"), "is_encrypted" = COALESCE($9::boolean, "public"."runtime_configs"."is_encrypted"), "validation_rules" = COALESCE($10::jsonb, "public"."runtime_configs"."validation_rules"), "created_at" = COALESCE($11::timestamp without time zone, "public"."runtime_configs"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for RuntimeConfigRepo {
+        type Row = RuntimeConfig;
+        type Key = ids::RuntimeConfigId;
+        type Filter = RuntimeConfigFilter;
+        type Sort = RuntimeConfigSort;
+        type Scope = ::hubgen_runtime::table::scope::TenantOrPlatform;
+        const GET: &'static str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."runtime_configs" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("config_key", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "config_key", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("config_key", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "config_key" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("scope", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "scope", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR ("scope", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "scope" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "tenant_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "category" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("category", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) OR "category" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "category", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("category" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "category" IS NOT NULL ELSE ("category", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "config_key" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "config_key" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "config_key" < $4::character varying(255)) AND ($5::bool IS NULL OR ("config_key" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "scope" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "scope" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "scope" < $8::character varying(50)) AND ($9::bool IS NULL OR ("scope" IS NULL) = $9::bool) AND ($10::uuid[] IS NULL OR "tenant_id" = ANY($10::uuid[])) AND ($11::uuid IS NULL OR "tenant_id" >= $11::uuid) AND ($12::uuid IS NULL OR "tenant_id" < $12::uuid) AND ($13::bool IS NULL OR ("tenant_id" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "category" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "category" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "category" < $16::character varying(100)) AND ($17::bool IS NULL OR ("category" IS NULL) = $17::bool) ORDER BY "category" DESC, "id" DESC LIMIT $18::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "config_key asc",
+            "config_key desc",
+            "scope asc",
+            "scope desc",
+            "tenant_id asc",
+            "tenant_id desc",
+            "category asc",
+            "category desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."runtime_configs" WHERE ($1::character varying(255)[] IS NULL OR "config_key" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "config_key" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "config_key" < $3::character varying(255)) AND ($4::bool IS NULL OR ("config_key" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "scope" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "scope" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "scope" < $7::character varying(50)) AND ($8::bool IS NULL OR ("scope" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR "tenant_id" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR "tenant_id" >= $10::uuid) AND ($11::uuid IS NULL OR "tenant_id" < $11::uuid) AND ($12::bool IS NULL OR ("tenant_id" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "category" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "category" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "category" < $15::character varying(100)) AND ($16::bool IS NULL OR ("category" IS NULL) = $16::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::character varying(255)[] IS NULL OR "config_key" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "config_key" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "config_key" < $3::character varying(255)) AND ($4::bool IS NULL OR ("config_key" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "scope" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "scope" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "scope" < $7::character varying(50)) AND ($8::bool IS NULL OR ("scope" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR "tenant_id" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR "tenant_id" >= $10::uuid) AND ($11::uuid IS NULL OR "tenant_id" < $11::uuid) AND ($12::bool IS NULL OR ("tenant_id" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "category" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "category" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "category" < $15::character varying(100)) AND ($16::bool IS NULL OR ("category" IS NULL) = $16::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                RuntimeConfigSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                RuntimeConfigSort::ConfigKey => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.config_key, &row.id))
+                }
+                RuntimeConfigSort::Scope => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.scope, &row.id))
+                }
+                RuntimeConfigSort::TenantId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                }
+                RuntimeConfigSort::Category => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.category, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for RuntimeConfigFilter {
@@ -983,6 +899,15 @@ pub mod runtime_configs {
             args.condition(&self.tenant_id);
             args.condition(&self.category);
         }
+    }
+    impl ::hubgen_runtime::table::Write for RuntimeConfigRepo {
+        type New = NewRuntimeConfig;
+        const INSERT: &'static str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."scope", u."user_id", u."category", u."description", COALESCE(u."is_encrypted", FALSE), u."validation_rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::character varying(100)[], $8::text[], $9::boolean[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."runtime_configs" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewRuntimeConfig {
         const TABLE: &'static str = "\"public\".\"runtime_configs\"";
@@ -1002,6 +927,10 @@ pub mod runtime_configs {
         ];
         const STAGING: &'static str = "public_runtime_configs";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for RuntimeConfigRepo {
+        type Patch = RuntimeConfigPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewRuntimeConfig {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -1023,10 +952,8 @@ pub mod runtime_configs {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewRuntimeConfig {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.config_key);
             args.column(rows, |r| &r.config_value);
@@ -1039,6 +966,7 @@ pub mod runtime_configs {
             args.column(rows, |r| &r.validation_rules);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for RuntimeConfigPatch {
@@ -1531,107 +1459,14 @@ pub mod environment_configs {
             ][index]
         }
     }
-    /// Queries on `public.environment_configs`.
+    /// Queries on `public.environment_configs`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct EnvironmentConfigRepo;
     impl EnvironmentConfigRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::EnvironmentConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::EnvironmentConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."environment_configs" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::EnvironmentConfigId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<EnvironmentConfig>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a EnvironmentConfigFilter,
-            page: &'a ::hubgen_runtime::PageRequest<EnvironmentConfigSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<EnvironmentConfig>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("environment", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "environment", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("environment", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "environment" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("config_key", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "config_key", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("config_key", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "config_key" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "environment asc",
-                "environment desc",
-                "config_key asc",
-                "config_key desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &EnvironmentConfig| match page.sort {
-                    EnvironmentConfigSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    EnvironmentConfigSort::Environment => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.environment, &row.id))
-                    }
-                    EnvironmentConfigSort::ConfigKey => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.config_key, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a EnvironmentConfigFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."environment_configs" WHERE ($1::character varying(50)[] IS NULL OR "environment" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "environment" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "environment" < $3::character varying(50)) AND ($4::bool IS NULL OR ("environment" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "config_key" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "config_key" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "config_key" < $7::character varying(255)) AND ($8::bool IS NULL OR ("config_key" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &EnvironmentConfigFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, EnvironmentConfig> {
-            const SQL: &str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::character varying(50)[] IS NULL OR "environment" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "environment" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "environment" < $3::character varying(50)) AND ($4::bool IS NULL OR ("environment" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "config_key" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "config_key" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "config_key" < $7::character varying(255)) AND ($8::bool IS NULL OR ("config_key" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `environment`, `config_key` equal these values.
         pub fn get_by_environment_and_config_key<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             environment: String,
             config_key: String,
         ) -> impl ::std::future::Future<
@@ -1639,81 +1474,92 @@ pub mod environment_configs {
         > + 'a {
             const SQL: &str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE "environment" = $1::character varying(50) AND "config_key" = $2::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                &mut *conn,
+                &mut *tx,
                 SQL,
                 (environment, config_key),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewEnvironmentConfig,
-        ) -> impl ::std::future::Future<
-            Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewEnvironmentConfig],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."environment", u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."description", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::text[], $5::character varying(50)[], $6::text[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewEnvironmentConfig],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::EnvironmentConfigId,
-            patch: &EnvironmentConfigPatch,
-        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::EnvironmentConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."environment_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewEnvironmentConfig,
         ) -> impl ::std::future::Future<
             Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "environment" = EXCLUDED."environment", "config_key" = EXCLUDED."config_key", "config_value" = COALESCE($4::text, "public"."environment_configs"."config_value"), "config_type" = COALESCE($5::character varying(50), "public"."environment_configs"."config_type"), "description" = COALESCE($6::text, "public"."environment_configs"."description"), "created_at" = COALESCE($7::timestamp without time zone, "public"."environment_configs"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `environment`, `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_environment_and_config_key<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewEnvironmentConfig,
         ) -> impl ::std::future::Future<
             Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("environment", "config_key") DO UPDATE SET "config_value" = COALESCE($4::text, "public"."environment_configs"."config_value"), "config_type" = COALESCE($5::character varying(50), "public"."environment_configs"."config_type"), "description" = COALESCE($6::text, "public"."environment_configs"."description"), "created_at" = COALESCE($7::timestamp without time zone, "public"."environment_configs"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for EnvironmentConfigRepo {
+        type Row = EnvironmentConfig;
+        type Key = ids::EnvironmentConfigId;
+        type Filter = EnvironmentConfigFilter;
+        type Sort = EnvironmentConfigSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."environment_configs" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("environment", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "environment", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("environment", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "environment" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("config_key", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "config_key", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::text IS NULL OR ("config_key", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "environment" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "environment" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "environment" < $4::character varying(50)) AND ($5::bool IS NULL OR ("environment" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "config_key" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "config_key" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "config_key" < $8::character varying(255)) AND ($9::bool IS NULL OR ("config_key" IS NULL) = $9::bool) ORDER BY "config_key" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "environment asc",
+            "environment desc",
+            "config_key asc",
+            "config_key desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."environment_configs" WHERE ($1::character varying(50)[] IS NULL OR "environment" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "environment" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "environment" < $3::character varying(50)) AND ($4::bool IS NULL OR ("environment" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "config_key" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "config_key" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "config_key" < $7::character varying(255)) AND ($8::bool IS NULL OR ("config_key" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::character varying(50)[] IS NULL OR "environment" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "environment" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "environment" < $3::character varying(50)) AND ($4::bool IS NULL OR ("environment" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "config_key" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "config_key" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "config_key" < $7::character varying(255)) AND ($8::bool IS NULL OR ("config_key" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                EnvironmentConfigSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+                EnvironmentConfigSort::Environment => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.environment, &row.id))
+                }
+                EnvironmentConfigSort::ConfigKey => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.config_key, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for EnvironmentConfigFilter {
@@ -1722,6 +1568,15 @@ pub mod environment_configs {
             args.condition(&self.environment);
             args.condition(&self.config_key);
         }
+    }
+    impl ::hubgen_runtime::table::Write for EnvironmentConfigRepo {
+        type New = NewEnvironmentConfig;
+        const INSERT: &'static str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."environment", u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."description", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::text[], $5::character varying(50)[], $6::text[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."environment_configs" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewEnvironmentConfig {
         const TABLE: &'static str = "\"public\".\"environment_configs\"";
@@ -1738,6 +1593,10 @@ pub mod environment_configs {
         const STAGING: &'static str = "public_environment_configs";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for EnvironmentConfigRepo {
+        type Patch = EnvironmentConfigPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewEnvironmentConfig {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1753,10 +1612,8 @@ pub mod environment_configs {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewEnvironmentConfig {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.environment);
             args.column(rows, |r| &r.config_key);
@@ -1765,6 +1622,7 @@ pub mod environment_configs {
             args.column(rows, |r| &r.description);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for EnvironmentConfigPatch {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -757,102 +757,14 @@ pub mod users {
             [UserSort::Id, UserSort::Email, UserSort::Status][index]
         }
     }
-    /// Queries on `public.users`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.users`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserRepo;
     impl UserRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::UserId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<User>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("email", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "email", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("email", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "email" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "email asc",
-                "email desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &User| match page.sort {
-                    UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    UserSort::Email => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
-                    }
-                    UserSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &UserFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, User> {
-            const SQL: &str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `email` equal these values.
         pub fn get_by_email<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             email: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<User>, ::hubgen_runtime::Error>,
@@ -860,60 +772,11 @@ pub mod users {
             const SQL: &str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE "email" = $1::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (email,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewUser,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", u."password_hash", u."first_name", u."last_name", COALESCE(u."role", 'USER'), COALESCE(u."status", 'ACTIVE'), COALESCE(u."email_verified", FALSE), u."last_login_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(100)[], $6::character varying(50)[], $7::character varying(50)[], $8::boolean[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::UserId,
-            patch: &UserPatch,
-        ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
@@ -923,7 +786,9 @@ pub mod users {
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_email<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
@@ -932,12 +797,77 @@ pub mod users {
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
+    impl ::hubgen_runtime::table::Table for UserRepo {
+        type Row = User;
+        type Key = ids::UserId;
+        type Filter = UserFilter;
+        type Sort = UserSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("email", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "email", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR ("email", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "email" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "email asc",
+            "email desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                UserSort::Email => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                }
+                UserSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
+        }
+    }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
         #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.email);
             args.condition(&self.status);
         }
+    }
+    impl ::hubgen_runtime::table::Write for UserRepo {
+        type New = NewUser;
+        const INSERT: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", u."password_hash", u."first_name", u."last_name", COALESCE(u."role", 'USER'), COALESCE(u."status", 'ACTIVE'), COALESCE(u."email_verified", FALSE), u."last_login_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(100)[], $6::character varying(50)[], $7::character varying(50)[], $8::boolean[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."users" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
         const TABLE: &'static str = "\"public\".\"users\"";
@@ -957,6 +887,10 @@ pub mod users {
         const STAGING: &'static str = "public_users";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        type Patch = UserPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -975,10 +909,8 @@ pub mod users {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUser {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.password_hash);
@@ -990,6 +922,7 @@ pub mod users {
             args.column(rows, |r| &r.last_login_at);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
@@ -1501,161 +1434,76 @@ pub mod user_sessions {
             ][index]
         }
     }
-    /// Queries on `public.user_sessions`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.user_sessions`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserSessionRepo;
     impl UserSessionRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<UserSession>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_sessions" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::UserSessionId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<UserSession>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserSessionFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserSessionSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<UserSession>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "user_id", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("expires_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "expires_at", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("expires_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "expires_at" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-                "expires_at asc",
-                "expires_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &UserSession| match page.sort {
-                    UserSessionSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    UserSessionSort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                    UserSessionSort::ExpiresAt => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.expires_at, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserSessionFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."user_sessions" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "token_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "token_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "token_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("token_hash" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "expires_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "expires_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "expires_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("expires_at" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &UserSessionFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, UserSession> {
-            const SQL: &str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "token_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "token_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "token_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("token_hash" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "expires_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "expires_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "expires_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("expires_at" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewUserSession,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserSession, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserSession],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."token_hash", u."expires_at", u."ip_address", u."user_agent", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::timestamp without time zone[], $5::inet[], $6::text[], $7::timestamp without time zone[]) AS u("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserSession],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::UserSessionId,
-            patch: &UserSessionPatch,
-        ) -> Result<UserSession, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."user_sessions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUserSession,
         ) -> impl ::std::future::Future<
             Output = Result<UserSession, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "token_hash" = EXCLUDED."token_hash", "expires_at" = EXCLUDED."expires_at", "ip_address" = COALESCE($5::inet, "public"."user_sessions"."ip_address"), "user_agent" = COALESCE($6::text, "public"."user_sessions"."user_agent"), "created_at" = COALESCE($7::timestamp without time zone, "public"."user_sessions"."created_at") RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for UserSessionRepo {
+        type Row = UserSession;
+        type Key = ids::UserSessionId;
+        type Filter = UserSessionFilter;
+        type Sort = UserSessionSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_sessions" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "user_id", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("expires_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "expires_at", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::text IS NULL OR ("expires_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "token_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "token_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "token_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("token_hash" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "expires_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "expires_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "expires_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("expires_at" IS NULL) = $13::bool) ORDER BY "expires_at" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+            "expires_at asc",
+            "expires_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_sessions" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "token_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "token_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "token_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("token_hash" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "expires_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "expires_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "expires_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("expires_at" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "token_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "token_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "token_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("token_hash" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "expires_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "expires_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "expires_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("expires_at" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserSessionSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                UserSessionSort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+                UserSessionSort::ExpiresAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.expires_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserSessionFilter {
@@ -1665,6 +1513,15 @@ pub mod user_sessions {
             args.condition(&self.token_hash);
             args.condition(&self.expires_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for UserSessionRepo {
+        type New = NewUserSession;
+        const INSERT: &'static str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."token_hash", u."expires_at", u."ip_address", u."user_agent", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::timestamp without time zone[], $5::inet[], $6::text[], $7::timestamp without time zone[]) AS u("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."user_sessions" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserSession {
         const TABLE: &'static str = "\"public\".\"user_sessions\"";
@@ -1680,6 +1537,10 @@ pub mod user_sessions {
         const STAGING: &'static str = "public_user_sessions";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for UserSessionRepo {
+        type Patch = UserSessionPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewUserSession {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1694,10 +1555,8 @@ pub mod user_sessions {
             sink.value(&self.user_agent);
             sink.or_default(&self.created_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUserSession {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.token_hash);
@@ -1705,6 +1564,7 @@ pub mod user_sessions {
             args.column(rows, |r| &r.ip_address);
             args.column(rows, |r| &r.user_agent);
             args.column(rows, |r| &r.created_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserSessionPatch {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -946,183 +946,97 @@ pub mod messages {
             ][index]
         }
     }
-    /// Queries on `public.messages`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
+    /// Queries on `public.messages`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct MessageRepo;
     impl MessageRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Message>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            keys: &'a [ids::MessageId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Message>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a MessageFilter,
-            page: &'a ::hubgen_runtime::PageRequest<MessageSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 12usize] = [
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "id" LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "id" DESC LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "conversation_id", "id" LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "conversation_id" DESC, "id" DESC LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("sender_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "sender_id", "id" LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("sender_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "sender_id" DESC, "id" DESC LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("channel", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "channel", "id" LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("channel", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "channel" DESC, "id" DESC LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "status", "id" LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "status" DESC, "id" DESC LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "created_at", "id" LIMIT $22::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $22::bigint"#,
-            ];
-            const ORDERS: [&str; 12usize] = [
-                "id asc",
-                "id desc",
-                "conversation_id asc",
-                "conversation_id desc",
-                "sender_id asc",
-                "sender_id desc",
-                "channel asc",
-                "channel desc",
-                "status asc",
-                "status desc",
-                "created_at asc",
-                "created_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Message| match page.sort {
-                    MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    MessageSort::ConversationId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.conversation_id, &row.id),
-                        )
-                    }
-                    MessageSort::SenderId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.sender_id, &row.id))
-                    }
-                    MessageSort::Channel => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
-                    }
-                    MessageSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    MessageSort::CreatedAt => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a MessageFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "sender_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "sender_id" >= $6::uuid) AND ($7::uuid IS NULL OR "sender_id" < $7::uuid) AND ($8::bool IS NULL OR ("sender_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "channel" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "channel" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "channel" < $11::character varying(50)) AND ($12::bool IS NULL OR ("channel" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR "created_at" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR "created_at" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR "created_at" < $19::timestamp without time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &MessageFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Message> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "sender_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "sender_id" >= $6::uuid) AND ($7::uuid IS NULL OR "sender_id" < $7::uuid) AND ($8::bool IS NULL OR ("sender_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "channel" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "channel" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "channel" < $11::character varying(50)) AND ($12::bool IS NULL OR ("channel" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR "created_at" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR "created_at" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR "created_at" < $19::timestamp without time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            new: &'a NewMessage,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", COALESCE(u."message_type", 'TEXT'), u."content", u."sender_id", u."sender_type", u."recipient_id", u."recipient_type", u."channel", COALESCE(u."status", 'SENT'), u."metadata", u."external_message_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), u."delivered_at", u."read_at", $16::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::uuid[], $6::character varying(50)[], $7::uuid[], $8::character varying(50)[], $9::character varying(50)[], $10::character varying(50)[], $11::jsonb[], $12::text[], $13::timestamp without time zone[], $14::timestamp without time zone[], $15::timestamp without time zone[]) AS u("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            key: ids::MessageId,
-            patch: &MessagePatch,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             new: &'a NewMessage,
         ) -> impl ::std::future::Future<
             Output = Result<Message, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "message_type" = COALESCE($3::character varying(50), "public"."messages"."message_type"), "content" = COALESCE($4::text, "public"."messages"."content"), "sender_id" = EXCLUDED."sender_id", "sender_type" = EXCLUDED."sender_type", "recipient_id" = COALESCE($7::uuid, "public"."messages"."recipient_id"), "recipient_type" = COALESCE($8::character varying(50), "public"."messages"."recipient_type"), "channel" = EXCLUDED."channel", "status" = COALESCE($10::character varying(50), "public"."messages"."status"), "metadata" = COALESCE($11::jsonb, "public"."messages"."metadata"), "external_message_id" = COALESCE($12::text, "public"."messages"."external_message_id"), "created_at" = COALESCE($13::timestamp without time zone, "public"."messages"."created_at"), "delivered_at" = COALESCE($14::timestamp without time zone, "public"."messages"."delivered_at"), "read_at" = COALESCE($15::timestamp without time zone, "public"."messages"."read_at") RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for MessageRepo {
+        type Row = Message;
+        type Key = ids::MessageId;
+        type Filter = MessageFilter;
+        type Sort = MessageSort;
+        type Scope = ::hubgen_runtime::table::scope::TenantOrPlatform;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "id" LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "id" DESC LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "conversation_id", "id" LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "conversation_id" DESC, "id" DESC LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("sender_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "sender_id", "id" LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("sender_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "sender_id" DESC, "id" DESC LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("channel", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "channel", "id" LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR ("channel", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "channel" DESC, "id" DESC LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "status", "id" LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "status" DESC, "id" DESC LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "created_at", "id" LIMIT $22::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "sender_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "sender_id" >= $7::uuid) AND ($8::uuid IS NULL OR "sender_id" < $8::uuid) AND ($9::bool IS NULL OR ("sender_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "channel" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "channel" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "channel" < $12::character varying(50)) AND ($13::bool IS NULL OR ("channel" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp without time zone[] IS NULL OR "created_at" = ANY($18::timestamp without time zone[])) AND ($19::timestamp without time zone IS NULL OR "created_at" >= $19::timestamp without time zone) AND ($20::timestamp without time zone IS NULL OR "created_at" < $20::timestamp without time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $22::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "conversation_id asc",
+            "conversation_id desc",
+            "sender_id asc",
+            "sender_id desc",
+            "channel asc",
+            "channel desc",
+            "status asc",
+            "status desc",
+            "created_at asc",
+            "created_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "sender_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "sender_id" >= $6::uuid) AND ($7::uuid IS NULL OR "sender_id" < $7::uuid) AND ($8::bool IS NULL OR ("sender_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "channel" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "channel" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "channel" < $11::character varying(50)) AND ($12::bool IS NULL OR ("channel" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR "created_at" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR "created_at" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR "created_at" < $19::timestamp without time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "sender_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "sender_id" >= $6::uuid) AND ($7::uuid IS NULL OR "sender_id" < $7::uuid) AND ($8::bool IS NULL OR ("sender_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "channel" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "channel" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "channel" < $11::character varying(50)) AND ($12::bool IS NULL OR ("channel" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR "created_at" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR "created_at" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR "created_at" < $19::timestamp without time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                MessageSort::ConversationId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.conversation_id, &row.id))
+                }
+                MessageSort::SenderId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.sender_id, &row.id))
+                }
+                MessageSort::Channel => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
+                }
+                MessageSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                MessageSort::CreatedAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
@@ -1134,6 +1048,15 @@ pub mod messages {
             args.condition(&self.status);
             args.condition(&self.created_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for MessageRepo {
+        type New = NewMessage;
+        const INSERT: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", COALESCE(u."message_type", 'TEXT'), u."content", u."sender_id", u."sender_type", u."recipient_id", u."recipient_type", u."channel", COALESCE(u."status", 'SENT'), u."metadata", u."external_message_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), u."delivered_at", u."read_at", $16::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::uuid[], $6::character varying(50)[], $7::uuid[], $8::character varying(50)[], $9::character varying(50)[], $10::character varying(50)[], $11::jsonb[], $12::text[], $13::timestamp without time zone[], $14::timestamp without time zone[], $15::timestamp without time zone[]) AS u("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
         const TABLE: &'static str = "\"public\".\"messages\"";
@@ -1156,6 +1079,10 @@ pub mod messages {
         ];
         const STAGING: &'static str = "public_messages";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        type Patch = MessagePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -1180,10 +1107,8 @@ pub mod messages {
             sink.value(&self.delivered_at);
             sink.value(&self.read_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewMessage {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.message_type);
@@ -1199,6 +1124,7 @@ pub mod messages {
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.delivered_at);
             args.column(rows, |r| &r.read_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
@@ -1782,184 +1708,90 @@ pub mod conversations {
             ][index]
         }
     }
-    /// Queries on `public.conversations`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
+    /// Queries on `public.conversations`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ConversationRepo;
     impl ConversationRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            keys: &'a [ids::ConversationId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Conversation>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a ConversationFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ConversationSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<Conversation>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 10usize] = [
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("participant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "participant_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("participant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "participant_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("channel", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "channel", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("channel", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "channel" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "status", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "status" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "last_message_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("last_message_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "last_message_at" IS NULL END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "last_message_at", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("last_message_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "last_message_at" IS NOT NULL ELSE ("last_message_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "last_message_at" DESC, "id" DESC LIMIT $18::bigint"#,
-            ];
-            const ORDERS: [&str; 10usize] = [
-                "id asc",
-                "id desc",
-                "participant_id asc",
-                "participant_id desc",
-                "channel asc",
-                "channel desc",
-                "status asc",
-                "status desc",
-                "last_message_at asc",
-                "last_message_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Conversation| match page.sort {
-                    ConversationSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    ConversationSort::ParticipantId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.participant_id, &row.id),
-                        )
-                    }
-                    ConversationSort::Channel => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
-                    }
-                    ConversationSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    ConversationSort::LastMessageAt => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.last_message_at, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a ConversationFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::uuid[] IS NULL OR "participant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "participant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "participant_id" < $3::uuid) AND ($4::bool IS NULL OR ("participant_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "channel" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "channel" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "channel" < $7::character varying(50)) AND ($8::bool IS NULL OR ("channel" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "last_message_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "last_message_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("last_message_at" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &ConversationFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Conversation> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::uuid[] IS NULL OR "participant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "participant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "participant_id" < $3::uuid) AND ($4::bool IS NULL OR ("participant_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "channel" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "channel" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "channel" < $7::character varying(50)) AND ($8::bool IS NULL OR ("channel" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "last_message_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "last_message_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("last_message_at" IS NULL) = $16::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            new: &'a NewConversation,
-        ) -> impl ::std::future::Future<
-            Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewConversation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."participant_id", u."participant_type", u."channel", COALESCE(u."status", 'ACTIVE'), u."last_message_at", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::character varying(50)[], $6::timestamp without time zone[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewConversation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            key: ids::ConversationId,
-            patch: &ConversationPatch,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             new: &'a NewConversation,
         ) -> impl ::std::future::Future<
             Output = Result<Conversation, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "participant_id" = EXCLUDED."participant_id", "participant_type" = EXCLUDED."participant_type", "channel" = EXCLUDED."channel", "status" = COALESCE($5::character varying(50), "public"."conversations"."status"), "last_message_at" = COALESCE($6::timestamp without time zone, "public"."conversations"."last_message_at"), "metadata" = COALESCE($7::jsonb, "public"."conversations"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ConversationRepo {
+        type Row = Conversation;
+        type Key = ids::ConversationId;
+        type Filter = ConversationFilter;
+        type Sort = ConversationSort;
+        type Scope = ::hubgen_runtime::table::scope::TenantOrPlatform;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversations" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("participant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "participant_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("participant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "participant_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("channel", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "channel", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("channel", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "channel" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "status", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "status" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "last_message_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("last_message_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "last_message_at" IS NULL END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "last_message_at", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("last_message_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "last_message_at" IS NOT NULL ELSE ("last_message_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "participant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "participant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "participant_id" < $4::uuid) AND ($5::bool IS NULL OR ("participant_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "channel" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "channel" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "channel" < $8::character varying(50)) AND ($9::bool IS NULL OR ("channel" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "last_message_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "last_message_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("last_message_at" IS NULL) = $17::bool) ORDER BY "last_message_at" DESC, "id" DESC LIMIT $18::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "participant_id asc",
+            "participant_id desc",
+            "channel asc",
+            "channel desc",
+            "status asc",
+            "status desc",
+            "last_message_at asc",
+            "last_message_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::uuid[] IS NULL OR "participant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "participant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "participant_id" < $3::uuid) AND ($4::bool IS NULL OR ("participant_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "channel" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "channel" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "channel" < $7::character varying(50)) AND ($8::bool IS NULL OR ("channel" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "last_message_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "last_message_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("last_message_at" IS NULL) = $16::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::uuid[] IS NULL OR "participant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "participant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "participant_id" < $3::uuid) AND ($4::bool IS NULL OR ("participant_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "channel" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "channel" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "channel" < $7::character varying(50)) AND ($8::bool IS NULL OR ("channel" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "last_message_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "last_message_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("last_message_at" IS NULL) = $16::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ConversationSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                ConversationSort::ParticipantId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.participant_id, &row.id))
+                }
+                ConversationSort::Channel => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
+                }
+                ConversationSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                ConversationSort::LastMessageAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.last_message_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
@@ -1970,6 +1802,15 @@ pub mod conversations {
             args.condition(&self.status);
             args.condition(&self.last_message_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for ConversationRepo {
+        type New = NewConversation;
+        const INSERT: &'static str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."participant_id", u."participant_type", u."channel", COALESCE(u."status", 'ACTIVE'), u."last_message_at", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::character varying(50)[], $6::timestamp without time zone[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversation {
         const TABLE: &'static str = "\"public\".\"conversations\"";
@@ -1986,6 +1827,10 @@ pub mod conversations {
         ];
         const STAGING: &'static str = "public_conversations";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for ConversationRepo {
+        type Patch = ConversationPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -2004,10 +1849,8 @@ pub mod conversations {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewConversation {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.participant_id);
             args.column(rows, |r| &r.participant_type);
@@ -2017,6 +1860,7 @@ pub mod conversations {
             args.column(rows, |r| &r.metadata);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
@@ -2533,168 +2377,83 @@ pub mod routing_rules {
             ][index]
         }
     }
-    /// Queries on `public.routing_rules`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
+    /// Queries on `public.routing_rules`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct RoutingRuleRepo;
     impl RoutingRuleRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::RoutingRuleId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<RoutingRule>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::RoutingRuleId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."routing_rules" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            keys: &'a [ids::RoutingRuleId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<RoutingRule>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a RoutingRuleFilter,
-            page: &'a ::hubgen_runtime::PageRequest<RoutingRuleSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<RoutingRule>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 8usize] = [
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "tenant_id", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("priority", "id") > (($1::text::jsonb->1->>0)::integer, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "priority", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("priority", "id") < (($1::text::jsonb->1->>0)::integer, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "priority" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 8usize] = [
-                "id asc",
-                "id desc",
-                "tenant_id asc",
-                "tenant_id desc",
-                "priority asc",
-                "priority desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &RoutingRule| match page.sort {
-                    RoutingRuleSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    RoutingRuleSort::TenantId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
-                    }
-                    RoutingRuleSort::Priority => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.priority, &row.id))
-                    }
-                    RoutingRuleSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a RoutingRuleFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."routing_rules" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR "priority" = ANY($5::integer[])) AND ($6::integer IS NULL OR "priority" >= $6::integer) AND ($7::integer IS NULL OR "priority" < $7::integer) AND ($8::bool IS NULL OR ("priority" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &RoutingRuleFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, RoutingRule> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR "priority" = ANY($5::integer[])) AND ($6::integer IS NULL OR "priority" >= $6::integer) AND ($7::integer IS NULL OR "priority" < $7::integer) AND ($8::bool IS NULL OR ("priority" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            new: &'a NewRoutingRule,
-        ) -> impl ::std::future::Future<
-            Output = Result<RoutingRule, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewRoutingRule],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."name", COALESCE(u."priority", 1), u."conditions", u."actions", COALESCE(u."status", 'ACTIVE'), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::integer[], $4::jsonb[], $5::jsonb[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewRoutingRule],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            key: ids::RoutingRuleId,
-            patch: &RoutingRulePatch,
-        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::RoutingRuleId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."routing_rules" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             new: &'a NewRoutingRule,
         ) -> impl ::std::future::Future<
             Output = Result<RoutingRule, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "priority" = COALESCE($3::integer, "public"."routing_rules"."priority"), "conditions" = EXCLUDED."conditions", "actions" = EXCLUDED."actions", "status" = COALESCE($6::character varying(50), "public"."routing_rules"."status"), "created_at" = COALESCE($7::timestamp without time zone, "public"."routing_rules"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for RoutingRuleRepo {
+        type Row = RoutingRule;
+        type Key = ids::RoutingRuleId;
+        type Filter = RoutingRuleFilter;
+        type Sort = RoutingRuleSort;
+        type Scope = ::hubgen_runtime::table::scope::TenantOrPlatform;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."routing_rules" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "tenant_id", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("priority", "id") > (($1::text::jsonb->1->>0)::integer, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "priority", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR ("priority", "id") < (($1::text::jsonb->1->>0)::integer, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "priority" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::integer[] IS NULL OR "priority" = ANY($6::integer[])) AND ($7::integer IS NULL OR "priority" >= $7::integer) AND ($8::integer IS NULL OR "priority" < $8::integer) AND ($9::bool IS NULL OR ("priority" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "tenant_id asc",
+            "tenant_id desc",
+            "priority asc",
+            "priority desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."routing_rules" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR "priority" = ANY($5::integer[])) AND ($6::integer IS NULL OR "priority" >= $6::integer) AND ($7::integer IS NULL OR "priority" < $7::integer) AND ($8::bool IS NULL OR ("priority" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR "priority" = ANY($5::integer[])) AND ($6::integer IS NULL OR "priority" >= $6::integer) AND ($7::integer IS NULL OR "priority" < $7::integer) AND ($8::bool IS NULL OR ("priority" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                RoutingRuleSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                RoutingRuleSort::TenantId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                }
+                RoutingRuleSort::Priority => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.priority, &row.id))
+                }
+                RoutingRuleSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for RoutingRuleFilter {
@@ -2704,6 +2463,15 @@ pub mod routing_rules {
             args.condition(&self.priority);
             args.condition(&self.status);
         }
+    }
+    impl ::hubgen_runtime::table::Write for RoutingRuleRepo {
+        type New = NewRoutingRule;
+        const INSERT: &'static str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."name", COALESCE(u."priority", 1), u."conditions", u."actions", COALESCE(u."status", 'ACTIVE'), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::integer[], $4::jsonb[], $5::jsonb[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."routing_rules" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewRoutingRule {
         const TABLE: &'static str = "\"public\".\"routing_rules\"";
@@ -2719,6 +2487,10 @@ pub mod routing_rules {
         ];
         const STAGING: &'static str = "public_routing_rules";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for RoutingRuleRepo {
+        type Patch = RoutingRulePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewRoutingRule {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -2736,10 +2508,8 @@ pub mod routing_rules {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewRoutingRule {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.priority);
@@ -2748,6 +2518,7 @@ pub mod routing_rules {
             args.column(rows, |r| &r.status);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for RoutingRulePatch {

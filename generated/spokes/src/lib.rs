@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -779,167 +779,81 @@ pub mod facebook_connections {
             ][index]
         }
     }
-    /// Queries on `public.facebook_connections`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.facebook_connections`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct FacebookConnectionRepo;
     impl FacebookConnectionRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::FacebookConnectionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<FacebookConnection>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::FacebookConnectionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."facebook_connections" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::FacebookConnectionId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<FacebookConnection>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a FacebookConnectionFilter,
-            page: &'a ::hubgen_runtime::PageRequest<FacebookConnectionSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<FacebookConnection>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("page_id", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "page_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("page_id", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "page_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "connection_status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("connection_status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "connection_status" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "connection_status", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("connection_status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "connection_status" IS NOT NULL ELSE ("connection_status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "connection_status" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "page_id asc",
-                "page_id desc",
-                "connection_status asc",
-                "connection_status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &FacebookConnection| match page.sort {
-                    FacebookConnectionSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    FacebookConnectionSort::PageId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.page_id, &row.id))
-                    }
-                    FacebookConnectionSort::ConnectionStatus => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.connection_status, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a FacebookConnectionFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."facebook_connections" WHERE ($1::character varying(100)[] IS NULL OR "page_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "page_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "page_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("page_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "connection_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "connection_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "connection_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("connection_status" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &FacebookConnectionFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, FacebookConnection> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::character varying(100)[] IS NULL OR "page_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "page_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "page_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("page_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "connection_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "connection_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "connection_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("connection_status" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewFacebookConnection,
-        ) -> impl ::std::future::Future<
-            Output = Result<FacebookConnection, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewFacebookConnection],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."page_id", u."page_name", u."page_access_token", u."webhook_secret", COALESCE(u."connection_status", 'ACTIVE'), u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(255)[], $4::bytea[], $5::bytea[], $6::character varying(50)[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewFacebookConnection],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::FacebookConnectionId,
-            patch: &FacebookConnectionPatch,
-        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::FacebookConnectionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."facebook_connections" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewFacebookConnection,
         ) -> impl ::std::future::Future<
             Output = Result<FacebookConnection, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "page_id" = EXCLUDED."page_id", "page_name" = COALESCE($3::character varying(255), "public"."facebook_connections"."page_name"), "page_access_token" = COALESCE($4::bytea, "public"."facebook_connections"."page_access_token"), "webhook_secret" = COALESCE($5::bytea, "public"."facebook_connections"."webhook_secret"), "connection_status" = COALESCE($6::character varying(50), "public"."facebook_connections"."connection_status"), "metadata" = COALESCE($7::jsonb, "public"."facebook_connections"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."facebook_connections"."created_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for FacebookConnectionRepo {
+        type Row = FacebookConnection;
+        type Key = ids::FacebookConnectionId;
+        type Filter = FacebookConnectionFilter;
+        type Sort = FacebookConnectionSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."facebook_connections" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("page_id", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "page_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR ("page_id", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "page_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "connection_status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("connection_status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "connection_status" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "connection_status", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("connection_status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "connection_status" IS NOT NULL ELSE ("connection_status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "page_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "page_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "page_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("page_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "connection_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "connection_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "connection_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("connection_status" IS NULL) = $9::bool) ORDER BY "connection_status" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "page_id asc",
+            "page_id desc",
+            "connection_status asc",
+            "connection_status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."facebook_connections" WHERE ($1::character varying(100)[] IS NULL OR "page_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "page_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "page_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("page_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "connection_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "connection_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "connection_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("connection_status" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::character varying(100)[] IS NULL OR "page_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "page_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "page_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("page_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "connection_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "connection_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "connection_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("connection_status" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                FacebookConnectionSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+                FacebookConnectionSort::PageId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.page_id, &row.id))
+                }
+                FacebookConnectionSort::ConnectionStatus => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.connection_status, &row.id),
+                    )
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for FacebookConnectionFilter {
@@ -948,6 +862,15 @@ pub mod facebook_connections {
             args.condition(&self.page_id);
             args.condition(&self.connection_status);
         }
+    }
+    impl ::hubgen_runtime::table::Write for FacebookConnectionRepo {
+        type New = NewFacebookConnection;
+        const INSERT: &'static str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."page_id", u."page_name", u."page_access_token", u."webhook_secret", COALESCE(u."connection_status", 'ACTIVE'), u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(255)[], $4::bytea[], $5::bytea[], $6::character varying(50)[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."facebook_connections" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewFacebookConnection {
         const TABLE: &'static str = "\"public\".\"facebook_connections\"";
@@ -964,6 +887,10 @@ pub mod facebook_connections {
         ];
         const STAGING: &'static str = "public_facebook_connections";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for FacebookConnectionRepo {
+        type Patch = FacebookConnectionPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewFacebookConnection {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -982,10 +909,8 @@ pub mod facebook_connections {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewFacebookConnection {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.page_id);
             args.column(rows, |r| &r.page_name);
@@ -995,6 +920,7 @@ pub mod facebook_connections {
             args.column(rows, |r| &r.metadata);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for FacebookConnectionPatch {
@@ -1627,110 +1553,14 @@ pub mod facebook_users {
             ][index]
         }
     }
-    /// Queries on `public.facebook_users`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
+    /// Queries on `public.facebook_users`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct FacebookUserRepo;
     impl FacebookUserRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::FacebookUserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<FacebookUser>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::FacebookUserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."facebook_users" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            keys: &'a [ids::FacebookUserId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<FacebookUser>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a FacebookUserFilter,
-            page: &'a ::hubgen_runtime::PageRequest<FacebookUserSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<FacebookUser>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("facebook_user_id", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "facebook_user_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("facebook_user_id", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "facebook_user_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "user_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "user_id" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "user_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("user_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "user_id" IS NOT NULL ELSE ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "facebook_user_id asc",
-                "facebook_user_id desc",
-                "user_id asc",
-                "user_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &FacebookUser| match page.sort {
-                    FacebookUserSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    FacebookUserSort::FacebookUserId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.facebook_user_id, &row.id),
-                        )
-                    }
-                    FacebookUserSort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a FacebookUserFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."facebook_users" WHERE ($1::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "facebook_user_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "facebook_user_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("facebook_user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "user_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "user_id" >= $6::uuid) AND ($7::uuid IS NULL OR "user_id" < $7::uuid) AND ($8::bool IS NULL OR ("user_id" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &FacebookUserFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, FacebookUser> {
-            const SQL: &str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "facebook_user_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "facebook_user_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("facebook_user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "user_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "user_id" >= $6::uuid) AND ($7::uuid IS NULL OR "user_id" < $7::uuid) AND ($8::bool IS NULL OR ("user_id" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `facebook_user_id` equal these values.
         pub fn get_by_facebook_user_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             facebook_user_id: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<FacebookUser>, ::hubgen_runtime::Error>,
@@ -1738,60 +1568,11 @@ pub mod facebook_users {
             const SQL: &str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE "facebook_user_id" = $1::character varying(100)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (facebook_user_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            new: &'a NewFacebookUser,
-        ) -> impl ::std::future::Future<
-            Output = Result<FacebookUser, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewFacebookUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."facebook_user_id", u."user_id", u."first_name", u."last_name", u."profile_pic_url", u."locale", u."timezone", u."last_interaction_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::character varying(100)[], $5::character varying(100)[], $6::text[], $7::character varying(10)[], $8::integer[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            rows: &'a [NewFacebookUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
-            key: ids::FacebookUserId,
-            patch: &FacebookUserPatch,
-        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            key: ids::FacebookUserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."facebook_users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             new: &'a NewFacebookUser,
         ) -> impl ::std::future::Future<
             Output = Result<FacebookUser, ::hubgen_runtime::Error>,
@@ -1801,7 +1582,9 @@ pub mod facebook_users {
         }
         /// Inserts the row, or, when one with the same `facebook_user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_facebook_user_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::TenantOrPlatform,
+            > + 'a),
             new: &'a NewFacebookUser,
         ) -> impl ::std::future::Future<
             Output = Result<FacebookUser, ::hubgen_runtime::Error>,
@@ -1810,12 +1593,80 @@ pub mod facebook_users {
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
+    impl ::hubgen_runtime::table::Table for FacebookUserRepo {
+        type Row = FacebookUser;
+        type Key = ids::FacebookUserId;
+        type Filter = FacebookUserFilter;
+        type Sort = FacebookUserSort;
+        type Scope = ::hubgen_runtime::table::scope::TenantOrPlatform;
+        const GET: &'static str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."facebook_users" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("facebook_user_id", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "facebook_user_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR ("facebook_user_id", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "facebook_user_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "user_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "user_id" IS NULL END) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "user_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("user_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "user_id" IS NOT NULL ELSE ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "facebook_user_id" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "facebook_user_id" < $4::character varying(100)) AND ($5::bool IS NULL OR ("facebook_user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "user_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "user_id" >= $7::uuid) AND ($8::uuid IS NULL OR "user_id" < $8::uuid) AND ($9::bool IS NULL OR ("user_id" IS NULL) = $9::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "facebook_user_id asc",
+            "facebook_user_id desc",
+            "user_id asc",
+            "user_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."facebook_users" WHERE ($1::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "facebook_user_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "facebook_user_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("facebook_user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "user_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "user_id" >= $6::uuid) AND ($7::uuid IS NULL OR "user_id" < $7::uuid) AND ($8::bool IS NULL OR ("user_id" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "facebook_user_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "facebook_user_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("facebook_user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "user_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "user_id" >= $6::uuid) AND ($7::uuid IS NULL OR "user_id" < $7::uuid) AND ($8::bool IS NULL OR ("user_id" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                FacebookUserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                FacebookUserSort::FacebookUserId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.facebook_user_id, &row.id),
+                    )
+                }
+                FacebookUserSort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+            }
+        }
+    }
     impl ::hubgen_runtime::repo::Filter for FacebookUserFilter {
         #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.facebook_user_id);
             args.condition(&self.user_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for FacebookUserRepo {
+        type New = NewFacebookUser;
+        const INSERT: &'static str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."facebook_user_id", u."user_id", u."first_name", u."last_name", u."profile_pic_url", u."locale", u."timezone", u."last_interaction_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::character varying(100)[], $5::character varying(100)[], $6::text[], $7::character varying(10)[], $8::integer[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."facebook_users" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewFacebookUser {
         const TABLE: &'static str = "\"public\".\"facebook_users\"";
@@ -1834,6 +1685,10 @@ pub mod facebook_users {
         ];
         const STAGING: &'static str = "public_facebook_users";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for FacebookUserRepo {
+        type Patch = FacebookUserPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewFacebookUser {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -1854,10 +1709,8 @@ pub mod facebook_users {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewFacebookUser {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.facebook_user_id);
             args.column(rows, |r| &r.user_id);
@@ -1869,6 +1722,7 @@ pub mod facebook_users {
             args.column(rows, |r| &r.last_interaction_at);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for FacebookUserPatch {
@@ -2350,119 +2204,20 @@ pub mod botpress_user_mappings {
             ][index]
         }
     }
-    /// Queries on `public.botpress_user_mappings`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.botpress_user_mappings`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct BotpressUserMappingRepo;
     impl BotpressUserMappingRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BotpressUserMappingId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BotpressUserMappingId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::BotpressUserMappingId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<BotpressUserMapping>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a BotpressUserMappingFilter,
-            page: &'a ::hubgen_runtime::PageRequest<BotpressUserMappingSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<BotpressUserMapping>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("platform_user_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "platform_user_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("platform_user_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "platform_user_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("botpress_user_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "botpress_user_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("botpress_user_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "botpress_user_id" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "platform_user_id asc",
-                "platform_user_id desc",
-                "botpress_user_id asc",
-                "botpress_user_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &BotpressUserMapping| match page.sort {
-                    BotpressUserMappingSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    BotpressUserMappingSort::PlatformUserId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.platform_user_id, &row.id),
-                        )
-                    }
-                    BotpressUserMappingSort::BotpressUserId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.botpress_user_id, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a BotpressUserMappingFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."botpress_user_mappings" WHERE ($1::character varying(255)[] IS NULL OR "platform_user_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "platform_user_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "platform_user_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("platform_user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "botpress_user_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "botpress_user_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("botpress_user_id" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &BotpressUserMappingFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, BotpressUserMapping> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::character varying(255)[] IS NULL OR "platform_user_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "platform_user_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "platform_user_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("platform_user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "botpress_user_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "botpress_user_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("botpress_user_id" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `platform_user_id`, `platform_type` equal these values.
-        pub fn get_by_tenant_id_and_platform_user_id_and_platform_type<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_platform_user_id_and_platform_type<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             platform_user_id: String,
             platform_type: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE "tenant_id" = $1::uuid AND "platform_user_id" = $2::character varying(255) AND "platform_type" = $3::character varying(50)"#;
             ::hubgen_runtime::repo::fetch_optional(
                 &mut *tx,
@@ -2470,76 +2225,93 @@ pub mod botpress_user_mappings {
                 (tenant_id, platform_user_id, platform_type),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewBotpressUserMapping,
-        ) -> impl ::std::future::Future<
-            Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewBotpressUserMapping],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."platform_user_id", u."platform_type", u."botpress_user_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::character varying(255)[], $5::timestamp without time zone[], $6::timestamp without time zone[]) AS u("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewBotpressUserMapping],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::BotpressUserMappingId,
-            patch: &BotpressUserMappingPatch,
-        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BotpressUserMappingId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewBotpressUserMapping,
         ) -> impl ::std::future::Future<
             Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "platform_user_id" = EXCLUDED."platform_user_id", "platform_type" = EXCLUDED."platform_type", "botpress_user_id" = EXCLUDED."botpress_user_id", "created_at" = COALESCE($5::timestamp without time zone, "public"."botpress_user_mappings"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, now()) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform_user_id`, `platform_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_platform_user_id_and_platform_type<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_platform_user_id_and_platform_type<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewBotpressUserMapping,
         ) -> impl ::std::future::Future<
             Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT ("tenant_id", "platform_user_id", "platform_type") DO UPDATE SET "botpress_user_id" = EXCLUDED."botpress_user_id", "created_at" = COALESCE($5::timestamp without time zone, "public"."botpress_user_mappings"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, now()) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for BotpressUserMappingRepo {
+        type Row = BotpressUserMapping;
+        type Key = ids::BotpressUserMappingId;
+        type Filter = BotpressUserMappingFilter;
+        type Sort = BotpressUserMappingSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("platform_user_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "platform_user_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("platform_user_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "platform_user_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("botpress_user_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "botpress_user_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::text IS NULL OR ("botpress_user_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "platform_user_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "platform_user_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "platform_user_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("platform_user_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "botpress_user_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "botpress_user_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("botpress_user_id" IS NULL) = $9::bool) ORDER BY "botpress_user_id" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "platform_user_id asc",
+            "platform_user_id desc",
+            "botpress_user_id asc",
+            "botpress_user_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."botpress_user_mappings" WHERE ($1::character varying(255)[] IS NULL OR "platform_user_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "platform_user_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "platform_user_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("platform_user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "botpress_user_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "botpress_user_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("botpress_user_id" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::character varying(255)[] IS NULL OR "platform_user_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "platform_user_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "platform_user_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("platform_user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "botpress_user_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "botpress_user_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("botpress_user_id" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                BotpressUserMappingSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+                BotpressUserMappingSort::PlatformUserId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.platform_user_id, &row.id),
+                    )
+                }
+                BotpressUserMappingSort::BotpressUserId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.botpress_user_id, &row.id),
+                    )
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for BotpressUserMappingFilter {
@@ -2548,6 +2320,15 @@ pub mod botpress_user_mappings {
             args.condition(&self.platform_user_id);
             args.condition(&self.botpress_user_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for BotpressUserMappingRepo {
+        type New = NewBotpressUserMapping;
+        const INSERT: &'static str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."platform_user_id", u."platform_type", u."botpress_user_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::character varying(255)[], $5::timestamp without time zone[], $6::timestamp without time zone[]) AS u("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewBotpressUserMapping {
         const TABLE: &'static str = "\"public\".\"botpress_user_mappings\"";
@@ -2561,6 +2342,10 @@ pub mod botpress_user_mappings {
         ];
         const STAGING: &'static str = "public_botpress_user_mappings";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for BotpressUserMappingRepo {
+        type Patch = BotpressUserMappingPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewBotpressUserMapping {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -2576,16 +2361,15 @@ pub mod botpress_user_mappings {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewBotpressUserMapping {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.platform_user_id);
             args.column(rows, |r| &r.platform_type);
             args.column(rows, |r| &r.botpress_user_id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for BotpressUserMappingPatch {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -769,166 +769,83 @@ pub mod tenants {
             ][index]
         }
     }
-    /// Queries on `public.tenants`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.tenants`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantRepo;
     impl TenantRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::TenantId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Tenant>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 8usize] = [
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("owner_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "owner_id", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("owner_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "owner_id" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "visibility" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("visibility", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "visibility" IS NULL END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "visibility", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("visibility" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "visibility" IS NOT NULL ELSE ("visibility", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "visibility" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 8usize] = [
-                "id asc",
-                "id desc",
-                "owner_id asc",
-                "owner_id desc",
-                "status asc",
-                "status desc",
-                "visibility asc",
-                "visibility desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Tenant| match page.sort {
-                    TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    TenantSort::OwnerId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.owner_id, &row.id))
-                    }
-                    TenantSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    TenantSort::Visibility => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.visibility, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::uuid[] IS NULL OR "owner_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "owner_id" >= $2::uuid) AND ($3::uuid IS NULL OR "owner_id" < $3::uuid) AND ($4::bool IS NULL OR ("owner_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "visibility" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "visibility" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "visibility" < $11::character varying(50)) AND ($12::bool IS NULL OR ("visibility" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TenantFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
-            const SQL: &str = r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::uuid[] IS NULL OR "owner_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "owner_id" >= $2::uuid) AND ($3::uuid IS NULL OR "owner_id" < $3::uuid) AND ($4::bool IS NULL OR ("owner_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "visibility" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "visibility" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "visibility" < $11::character varying(50)) AND ($12::bool IS NULL OR ("visibility" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewTenant,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") SELECT u."name", u."description", COALESCE(u."status", 'ACTIVE'), COALESCE(u."visibility", 'PRIVATE'), u."owner_id", u."industry", u."company_size", u."website", u."logo_url", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::character varying(255)[], $2::text[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::character varying(100)[], $7::character varying(50)[], $8::text[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::TenantId,
-            patch: &TenantPatch,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "visibility" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "visibility" END, "owner_id" = COALESCE($9::uuid, "owner_id"), "industry" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $14::bool THEN $15::text ELSE "website" END, "logo_url" = CASE WHEN $16::bool THEN $17::text ELSE "logo_url" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($2::text, "public"."tenants"."description"), "status" = COALESCE($3::character varying(50), "public"."tenants"."status"), "visibility" = COALESCE($4::character varying(50), "public"."tenants"."visibility"), "owner_id" = EXCLUDED."owner_id", "industry" = COALESCE($6::character varying(100), "public"."tenants"."industry"), "company_size" = COALESCE($7::character varying(50), "public"."tenants"."company_size"), "website" = COALESCE($8::text, "public"."tenants"."website"), "logo_url" = COALESCE($9::text, "public"."tenants"."logo_url"), "created_at" = COALESCE($10::timestamp without time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantRepo {
+        type Row = Tenant;
+        type Key = ids::TenantId;
+        type Filter = TenantFilter;
+        type Sort = TenantSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("owner_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "owner_id", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("owner_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "owner_id" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "visibility" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("visibility", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "visibility" IS NULL END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "visibility", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("visibility" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "visibility" IS NOT NULL ELSE ("visibility", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "owner_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "owner_id" >= $3::uuid) AND ($4::uuid IS NULL OR "owner_id" < $4::uuid) AND ($5::bool IS NULL OR ("owner_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "visibility" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "visibility" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "visibility" < $12::character varying(50)) AND ($13::bool IS NULL OR ("visibility" IS NULL) = $13::bool) ORDER BY "visibility" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "owner_id asc",
+            "owner_id desc",
+            "status asc",
+            "status desc",
+            "visibility asc",
+            "visibility desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::uuid[] IS NULL OR "owner_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "owner_id" >= $2::uuid) AND ($3::uuid IS NULL OR "owner_id" < $3::uuid) AND ($4::bool IS NULL OR ("owner_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "visibility" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "visibility" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "visibility" < $11::character varying(50)) AND ($12::bool IS NULL OR ("visibility" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::uuid[] IS NULL OR "owner_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "owner_id" >= $2::uuid) AND ($3::uuid IS NULL OR "owner_id" < $3::uuid) AND ($4::bool IS NULL OR ("owner_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "visibility" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "visibility" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "visibility" < $11::character varying(50)) AND ($12::bool IS NULL OR ("visibility" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                TenantSort::OwnerId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.owner_id, &row.id))
+                }
+                TenantSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                TenantSort::Visibility => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.visibility, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
@@ -938,6 +855,15 @@ pub mod tenants {
             args.condition(&self.status);
             args.condition(&self.visibility);
         }
+    }
+    impl ::hubgen_runtime::table::Write for TenantRepo {
+        type New = NewTenant;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") SELECT u."name", u."description", COALESCE(u."status", 'ACTIVE'), COALESCE(u."visibility", 'PRIVATE'), u."owner_id", u."industry", u."company_size", u."website", u."logo_url", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::character varying(255)[], $2::text[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::character varying(100)[], $7::character varying(50)[], $8::text[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
         const TABLE: &'static str = "\"public\".\"tenants\"";
@@ -956,6 +882,10 @@ pub mod tenants {
         ];
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        type Patch = TenantPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "visibility" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "visibility" END, "owner_id" = COALESCE($9::uuid, "owner_id"), "industry" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $14::bool THEN $15::text ELSE "website" END, "logo_url" = CASE WHEN $16::bool THEN $17::text ELSE "logo_url" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
         const TENANT: Option<&'static str> = Some("\"id\"");
@@ -976,10 +906,8 @@ pub mod tenants {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenant {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.description);
             args.column(rows, |r| &r.status);
@@ -991,6 +919,7 @@ pub mod tenants {
             args.column(rows, |r| &r.logo_url);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
@@ -1461,185 +1390,101 @@ pub mod tenant_members {
             ][index]
         }
     }
-    /// Queries on `public.tenant_members`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.tenant_members`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantMemberRepo;
     impl TenantMemberRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantMemberId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<TenantMember>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantMemberId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant_members" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::TenantMemberId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<TenantMember>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantMemberFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantMemberSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<TenantMember>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "user_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("role", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "role", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("role", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "role" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-                "role asc",
-                "role desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &TenantMember| match page.sort {
-                    TenantMemberSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    TenantMemberSort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                    TenantMemberSort::Role => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.role, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantMemberFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenant_members" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "role" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "role" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "role" < $7::character varying(50)) AND ($8::bool IS NULL OR ("role" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TenantMemberFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, TenantMember> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "role" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "role" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "role" < $7::character varying(50)) AND ($8::bool IS NULL OR ("role" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `user_id` equal these values.
-        pub fn get_by_tenant_id_and_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             user_id: ids::UserId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<TenantMember>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE "tenant_id" = $1::uuid AND "user_id" = $2::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, user_id))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewTenantMember,
-        ) -> impl ::std::future::Future<
-            Output = Result<TenantMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenantMember],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."role", COALESCE(u."status", 'ACTIVE'), u."invited_by", COALESCE(u."joined_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenantMember],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::TenantMemberId,
-            patch: &TenantMemberPatch,
-        ) -> Result<TenantMember, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenant_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::character varying(50), "role"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "invited_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "invited_by" END, "joined_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "joined_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantMemberId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."tenant_members" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTenantMember,
         ) -> impl ::std::future::Future<
             Output = Result<TenantMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "role" = EXCLUDED."role", "status" = COALESCE($4::character varying(50), "public"."tenant_members"."status"), "invited_by" = COALESCE($5::uuid, "public"."tenant_members"."invited_by"), "joined_at" = COALESCE($6::timestamp without time zone, "public"."tenant_members"."joined_at"), "updated_at" = COALESCE($7::timestamp without time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTenantMember,
         ) -> impl ::std::future::Future<
             Output = Result<TenantMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT ("tenant_id", "user_id") DO UPDATE SET "role" = EXCLUDED."role", "status" = COALESCE($4::character varying(50), "public"."tenant_members"."status"), "invited_by" = COALESCE($5::uuid, "public"."tenant_members"."invited_by"), "joined_at" = COALESCE($6::timestamp without time zone, "public"."tenant_members"."joined_at"), "updated_at" = COALESCE($7::timestamp without time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantMemberRepo {
+        type Row = TenantMember;
+        type Key = ids::TenantMemberId;
+        type Filter = TenantMemberFilter;
+        type Sort = TenantMemberSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant_members" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "user_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("role", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "role", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::text IS NULL OR ("role", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "role" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "role" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "role" < $8::character varying(50)) AND ($9::bool IS NULL OR ("role" IS NULL) = $9::bool) ORDER BY "role" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+            "role asc",
+            "role desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant_members" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "role" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "role" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "role" < $7::character varying(50)) AND ($8::bool IS NULL OR ("role" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "role" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "role" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "role" < $7::character varying(50)) AND ($8::bool IS NULL OR ("role" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantMemberSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                TenantMemberSort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+                TenantMemberSort::Role => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.role, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantMemberFilter {
@@ -1648,6 +1493,15 @@ pub mod tenant_members {
             args.condition(&self.user_id);
             args.condition(&self.role);
         }
+    }
+    impl ::hubgen_runtime::table::Write for TenantMemberRepo {
+        type New = NewTenantMember;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."role", COALESCE(u."status", 'ACTIVE'), u."invited_by", COALESCE(u."joined_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."tenant_members" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenantMember {
         const TABLE: &'static str = "\"public\".\"tenant_members\"";
@@ -1662,6 +1516,10 @@ pub mod tenant_members {
         ];
         const STAGING: &'static str = "public_tenant_members";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for TenantMemberRepo {
+        type Patch = TenantMemberPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::character varying(50), "role"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "invited_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "invited_by" END, "joined_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "joined_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenantMember {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -1678,10 +1536,8 @@ pub mod tenant_members {
             sink.or_default(&self.joined_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenantMember {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.role);
@@ -1689,6 +1545,7 @@ pub mod tenant_members {
             args.column(rows, |r| &r.invited_by);
             args.column(rows, |r| &r.joined_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantMemberPatch {
@@ -2244,172 +2101,97 @@ pub mod tenant_profiles {
             [TenantProfileSort::Id][index]
         }
     }
-    /// Queries on `public.tenant_profiles`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.tenant_profiles`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantProfileRepo;
     impl TenantProfileRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<TenantProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant_profiles" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::TenantProfileId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<TenantProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantProfileFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantProfileSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<TenantProfile>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &TenantProfile| match page.sort {
-                    TenantProfileSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantProfileFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenant_profiles" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TenantProfileFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, TenantProfile> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id` equal these values.
-        pub fn get_by_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<TenantProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE "tenant_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewTenantProfile,
-        ) -> impl ::std::future::Future<
-            Output = Result<TenantProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenantProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."industry", u."company_size", u."website", u."logo_url", COALESCE(u."timezone", 'UTC'), COALESCE(u."currency", 'USD'), COALESCE(u."language", 'en'), u."business_hours", u."settings", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(50)[], $4::text[], $5::text[], $6::character varying(50)[], $7::character varying(10)[], $8::character varying(10)[], $9::jsonb[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenantProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::TenantProfileId,
-            patch: &TenantProfilePatch,
-        ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenant_profiles" SET "industry" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $6::bool THEN $7::text ELSE "website" END, "logo_url" = CASE WHEN $8::bool THEN $9::text ELSE "logo_url" END, "timezone" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "timezone" END, "currency" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE "currency" END, "language" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE "language" END, "business_hours" = CASE WHEN $16::bool THEN $17::jsonb ELSE "business_hours" END, "settings" = CASE WHEN $18::bool THEN $19::jsonb ELSE "settings" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."tenant_profiles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTenantProfile,
         ) -> impl ::std::future::Future<
             Output = Result<TenantProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("id") DO UPDATE SET "industry" = COALESCE($2::character varying(100), "public"."tenant_profiles"."industry"), "company_size" = COALESCE($3::character varying(50), "public"."tenant_profiles"."company_size"), "website" = COALESCE($4::text, "public"."tenant_profiles"."website"), "logo_url" = COALESCE($5::text, "public"."tenant_profiles"."logo_url"), "timezone" = COALESCE($6::character varying(50), "public"."tenant_profiles"."timezone"), "currency" = COALESCE($7::character varying(10), "public"."tenant_profiles"."currency"), "language" = COALESCE($8::character varying(10), "public"."tenant_profiles"."language"), "business_hours" = COALESCE($9::jsonb, "public"."tenant_profiles"."business_hours"), "settings" = COALESCE($10::jsonb, "public"."tenant_profiles"."settings"), "created_at" = COALESCE($11::timestamp without time zone, "public"."tenant_profiles"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTenantProfile,
         ) -> impl ::std::future::Future<
             Output = Result<TenantProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("tenant_id") DO UPDATE SET "industry" = COALESCE($2::character varying(100), "public"."tenant_profiles"."industry"), "company_size" = COALESCE($3::character varying(50), "public"."tenant_profiles"."company_size"), "website" = COALESCE($4::text, "public"."tenant_profiles"."website"), "logo_url" = COALESCE($5::text, "public"."tenant_profiles"."logo_url"), "timezone" = COALESCE($6::character varying(50), "public"."tenant_profiles"."timezone"), "currency" = COALESCE($7::character varying(10), "public"."tenant_profiles"."currency"), "language" = COALESCE($8::character varying(10), "public"."tenant_profiles"."language"), "business_hours" = COALESCE($9::jsonb, "public"."tenant_profiles"."business_hours"), "settings" = COALESCE($10::jsonb, "public"."tenant_profiles"."settings"), "created_at" = COALESCE($11::timestamp without time zone, "public"."tenant_profiles"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantProfileRepo {
+        type Row = TenantProfile;
+        type Key = ids::TenantProfileId;
+        type Filter = TenantProfileFilter;
+        type Sort = TenantProfileSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant_profiles" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant_profiles" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantProfileSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantProfileFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for TenantProfileRepo {
+        type New = NewTenantProfile;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."industry", u."company_size", u."website", u."logo_url", COALESCE(u."timezone", 'UTC'), COALESCE(u."currency", 'USD'), COALESCE(u."language", 'en'), u."business_hours", u."settings", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(50)[], $4::text[], $5::text[], $6::character varying(50)[], $7::character varying(10)[], $8::character varying(10)[], $9::jsonb[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."tenant_profiles" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenantProfile {
         const TABLE: &'static str = "\"public\".\"tenant_profiles\"";
@@ -2429,6 +2211,10 @@ pub mod tenant_profiles {
         ];
         const STAGING: &'static str = "public_tenant_profiles";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for TenantProfileRepo {
+        type Patch = TenantProfilePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant_profiles" SET "industry" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $6::bool THEN $7::text ELSE "website" END, "logo_url" = CASE WHEN $8::bool THEN $9::text ELSE "logo_url" END, "timezone" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "timezone" END, "currency" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE "currency" END, "language" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE "language" END, "business_hours" = CASE WHEN $16::bool THEN $17::jsonb ELSE "business_hours" END, "settings" = CASE WHEN $18::bool THEN $19::jsonb ELSE "settings" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenantProfile {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -2450,10 +2236,8 @@ pub mod tenant_profiles {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenantProfile {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.industry);
             args.column(rows, |r| &r.company_size);
@@ -2466,6 +2250,7 @@ pub mod tenant_profiles {
             args.column(rows, |r| &r.settings);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantProfilePatch {

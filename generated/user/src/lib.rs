@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -864,97 +864,14 @@ pub mod user_profiles {
             [UserProfileSort::Id, UserProfileSort::UserId][index]
         }
     }
-    /// Queries on `public.user_profiles`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.user_profiles`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserProfileRepo;
     impl UserProfileRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<UserProfile>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_profiles" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::UserProfileId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<UserProfile>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserProfileFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserProfileSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<UserProfile>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &UserProfile| match page.sort {
-                    UserProfileSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    UserProfileSort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserProfileFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."user_profiles" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &UserProfileFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, UserProfile> {
-            const SQL: &str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `user_id` equal these values.
         pub fn get_by_user_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             user_id: ids::UserId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<UserProfile>, ::hubgen_runtime::Error>,
@@ -962,60 +879,11 @@ pub mod user_profiles {
             const SQL: &str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE "user_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewUserProfile,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserProfile, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."first_name", u."last_name", u."phone", u."avatar_url", COALESCE(u."timezone", 'UTC'), COALESCE(u."language", 'en'), u."bio", u."date_of_birth", u."gender", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(100)[], $5::character varying(20)[], $6::text[], $7::character varying(50)[], $8::character varying(10)[], $9::text[], $10::date[], $11::character varying(20)[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::UserProfileId,
-            patch: &UserProfilePatch,
-        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."user_profiles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUserProfile,
         ) -> impl ::std::future::Future<
             Output = Result<UserProfile, ::hubgen_runtime::Error>,
@@ -1025,7 +893,9 @@ pub mod user_profiles {
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUserProfile,
         ) -> impl ::std::future::Future<
             Output = Result<UserProfile, ::hubgen_runtime::Error>,
@@ -1034,11 +904,69 @@ pub mod user_profiles {
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
+    impl ::hubgen_runtime::table::Table for UserProfileRepo {
+        type Row = UserProfile;
+        type Key = ids::UserProfileId;
+        type Filter = UserProfileFilter;
+        type Sort = UserProfileSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_profiles" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_profiles" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserProfileSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                UserProfileSort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+            }
+        }
+    }
     impl ::hubgen_runtime::repo::Filter for UserProfileFilter {
         #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for UserProfileRepo {
+        type New = NewUserProfile;
+        const INSERT: &'static str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."first_name", u."last_name", u."phone", u."avatar_url", COALESCE(u."timezone", 'UTC'), COALESCE(u."language", 'en'), u."bio", u."date_of_birth", u."gender", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(100)[], $5::character varying(20)[], $6::text[], $7::character varying(50)[], $8::character varying(10)[], $9::text[], $10::date[], $11::character varying(20)[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."user_profiles" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserProfile {
         const TABLE: &'static str = "\"public\".\"user_profiles\"";
@@ -1060,6 +988,10 @@ pub mod user_profiles {
         const STAGING: &'static str = "public_user_profiles";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for UserProfileRepo {
+        type Patch = UserProfilePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewUserProfile {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1080,10 +1012,8 @@ pub mod user_profiles {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUserProfile {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.first_name);
@@ -1097,6 +1027,7 @@ pub mod user_profiles {
             args.column(rows, |r| &r.gender);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserProfilePatch {
@@ -1687,100 +1618,14 @@ pub mod user_preferences {
             [UserPreferenceSort::Id, UserPreferenceSort::UserId][index]
         }
     }
-    /// Queries on `public.user_preferences`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.user_preferences`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserPreferenceRepo;
     impl UserPreferenceRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserPreferenceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<UserPreference>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserPreferenceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_preferences" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::UserPreferenceId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<UserPreference>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserPreferenceFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserPreferenceSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<UserPreference>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &UserPreference| match page.sort {
-                    UserPreferenceSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    UserPreferenceSort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserPreferenceFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."user_preferences" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &UserPreferenceFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, UserPreference> {
-            const SQL: &str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `user_id` equal these values.
         pub fn get_by_user_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             user_id: ids::UserId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<UserPreference>, ::hubgen_runtime::Error>,
@@ -1788,60 +1633,11 @@ pub mod user_preferences {
             const SQL: &str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE "user_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewUserPreference,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserPreference, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserPreference],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."email_notifications", TRUE), COALESCE(u."sms_notifications", FALSE), COALESCE(u."push_notifications", TRUE), COALESCE(u."theme", 'light'), COALESCE(u."currency", 'USD'), COALESCE(u."privacy_profile_visibility", 'PUBLIC'), COALESCE(u."privacy_activity_tracking", TRUE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::boolean[], $5::boolean[], $6::character varying(20)[], $7::character varying(10)[], $8::character varying(20)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserPreference],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::UserPreferenceId,
-            patch: &UserPreferencePatch,
-        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserPreferenceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."user_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUserPreference,
         ) -> impl ::std::future::Future<
             Output = Result<UserPreference, ::hubgen_runtime::Error>,
@@ -1851,7 +1647,9 @@ pub mod user_preferences {
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUserPreference,
         ) -> impl ::std::future::Future<
             Output = Result<UserPreference, ::hubgen_runtime::Error>,
@@ -1860,11 +1658,71 @@ pub mod user_preferences {
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
+    impl ::hubgen_runtime::table::Table for UserPreferenceRepo {
+        type Row = UserPreference;
+        type Key = ids::UserPreferenceId;
+        type Filter = UserPreferenceFilter;
+        type Sort = UserPreferenceSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_preferences" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_preferences" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserPreferenceSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+                UserPreferenceSort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+            }
+        }
+    }
     impl ::hubgen_runtime::repo::Filter for UserPreferenceFilter {
         #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for UserPreferenceRepo {
+        type New = NewUserPreference;
+        const INSERT: &'static str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."email_notifications", TRUE), COALESCE(u."sms_notifications", FALSE), COALESCE(u."push_notifications", TRUE), COALESCE(u."theme", 'light'), COALESCE(u."currency", 'USD'), COALESCE(u."privacy_profile_visibility", 'PUBLIC'), COALESCE(u."privacy_activity_tracking", TRUE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::boolean[], $5::boolean[], $6::character varying(20)[], $7::character varying(10)[], $8::character varying(20)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."user_preferences" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserPreference {
         const TABLE: &'static str = "\"public\".\"user_preferences\"";
@@ -1884,6 +1742,10 @@ pub mod user_preferences {
         const STAGING: &'static str = "public_user_preferences";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for UserPreferenceRepo {
+        type Patch = UserPreferencePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewUserPreference {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1902,10 +1764,8 @@ pub mod user_preferences {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUserPreference {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.email_notifications);
@@ -1917,6 +1777,7 @@ pub mod user_preferences {
             args.column(rows, |r| &r.privacy_activity_tracking);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPreferencePatch {
@@ -2476,174 +2337,83 @@ pub mod user_activities {
             ][index]
         }
     }
-    /// Queries on `public.user_activities`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.user_activities`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserActivityRepo;
     impl UserActivityRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserActivityId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<UserActivity>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserActivityId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_activities" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::UserActivityId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<UserActivity>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserActivityFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserActivitySort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<UserActivity>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 8usize] = [
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "user_id", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("activity_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "activity_type", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("activity_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "activity_type" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 8usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-                "activity_type asc",
-                "activity_type desc",
-                "created_at asc",
-                "created_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &UserActivity| match page.sort {
-                    UserActivitySort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    UserActivitySort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                    UserActivitySort::ActivityType => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.activity_type, &row.id),
-                        )
-                    }
-                    UserActivitySort::CreatedAt => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserActivityFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."user_activities" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "activity_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "activity_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "activity_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("activity_type" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "created_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "created_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "created_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &UserActivityFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, UserActivity> {
-            const SQL: &str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "activity_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "activity_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "activity_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("activity_type" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "created_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "created_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "created_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewUserActivity,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserActivity, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserActivity],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."activity_type", u."description", u."ip_address", u."user_agent", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::inet[], $6::text[], $7::jsonb[], $8::timestamp without time zone[]) AS u("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserActivity],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::UserActivityId,
-            patch: &UserActivityPatch,
-        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserActivityId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."user_activities" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUserActivity,
         ) -> impl ::std::future::Future<
             Output = Result<UserActivity, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "activity_type" = EXCLUDED."activity_type", "description" = COALESCE($4::text, "public"."user_activities"."description"), "ip_address" = COALESCE($5::inet, "public"."user_activities"."ip_address"), "user_agent" = COALESCE($6::text, "public"."user_activities"."user_agent"), "metadata" = COALESCE($7::jsonb, "public"."user_activities"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."user_activities"."created_at") RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for UserActivityRepo {
+        type Row = UserActivity;
+        type Key = ids::UserActivityId;
+        type Filter = UserActivityFilter;
+        type Sort = UserActivitySort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_activities" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "user_id", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("activity_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "activity_type", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR ("activity_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "activity_type" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "activity_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "activity_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "activity_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("activity_type" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "created_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "created_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "created_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+            "activity_type asc",
+            "activity_type desc",
+            "created_at asc",
+            "created_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_activities" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "activity_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "activity_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "activity_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("activity_type" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "created_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "created_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "created_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "activity_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "activity_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "activity_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("activity_type" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "created_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "created_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "created_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserActivitySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                UserActivitySort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+                UserActivitySort::ActivityType => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.activity_type, &row.id))
+                }
+                UserActivitySort::CreatedAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserActivityFilter {
@@ -2653,6 +2423,15 @@ pub mod user_activities {
             args.condition(&self.activity_type);
             args.condition(&self.created_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for UserActivityRepo {
+        type New = NewUserActivity;
+        const INSERT: &'static str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."activity_type", u."description", u."ip_address", u."user_agent", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::inet[], $6::text[], $7::jsonb[], $8::timestamp without time zone[]) AS u("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."user_activities" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserActivity {
         const TABLE: &'static str = "\"public\".\"user_activities\"";
@@ -2669,6 +2448,10 @@ pub mod user_activities {
         const STAGING: &'static str = "public_user_activities";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for UserActivityRepo {
+        type Patch = UserActivityPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewUserActivity {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2684,10 +2467,8 @@ pub mod user_activities {
             sink.value(&self.metadata);
             sink.or_default(&self.created_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUserActivity {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.activity_type);
@@ -2696,6 +2477,7 @@ pub mod user_activities {
             args.column(rows, |r| &r.user_agent);
             args.column(rows, |r| &r.metadata);
             args.column(rows, |r| &r.created_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserActivityPatch {
@@ -3313,158 +3095,14 @@ pub mod user_addresses {
             ][index]
         }
     }
-    /// Queries on `public.user_addresses`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.user_addresses`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserAddressRepo;
     impl UserAddressRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserAddressId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<UserAddress>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserAddressId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_addresses" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::UserAddressId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<UserAddress>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserAddressFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserAddressSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<UserAddress>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "user_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("address_type", "id") > (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "address_type", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("address_type", "id") < (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "address_type" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-                "address_type asc",
-                "address_type desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &UserAddress| match page.sort {
-                    UserAddressSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    UserAddressSort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                    UserAddressSort::AddressType => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.address_type, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserAddressFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."user_addresses" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "address_type" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "address_type" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "address_type" < $7::character varying(20)) AND ($8::bool IS NULL OR ("address_type" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &UserAddressFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, UserAddress> {
-            const SQL: &str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "address_type" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "address_type" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "address_type" < $7::character varying(20)) AND ($8::bool IS NULL OR ("address_type" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewUserAddress,
-        ) -> impl ::std::future::Future<
-            Output = Result<UserAddress, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserAddress],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."address_type", u."street_address", u."city", u."state_province", u."postal_code", u."country", COALESCE(u."is_default", FALSE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::character varying(100)[], $6::character varying(100)[], $7::character varying(20)[], $8::character varying(100)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewUserAddress],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::UserAddressId,
-            patch: &UserAddressPatch,
-        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::UserAddressId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."user_addresses" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewUserAddress,
         ) -> impl ::std::future::Future<
             Output = Result<UserAddress, ::hubgen_runtime::Error>,
@@ -3473,12 +3111,77 @@ pub mod user_addresses {
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
     }
+    impl ::hubgen_runtime::table::Table for UserAddressRepo {
+        type Row = UserAddress;
+        type Key = ids::UserAddressId;
+        type Filter = UserAddressFilter;
+        type Sort = UserAddressSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."user_addresses" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "user_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("address_type", "id") > (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "address_type", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::text IS NULL OR ("address_type", "id") < (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "address_type" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "address_type" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "address_type" < $8::character varying(20)) AND ($9::bool IS NULL OR ("address_type" IS NULL) = $9::bool) ORDER BY "address_type" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+            "address_type asc",
+            "address_type desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_addresses" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "address_type" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "address_type" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "address_type" < $7::character varying(20)) AND ($8::bool IS NULL OR ("address_type" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "address_type" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "address_type" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "address_type" < $7::character varying(20)) AND ($8::bool IS NULL OR ("address_type" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserAddressSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                UserAddressSort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+                UserAddressSort::AddressType => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.address_type, &row.id))
+                }
+            }
+        }
+    }
     impl ::hubgen_runtime::repo::Filter for UserAddressFilter {
         #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
             args.condition(&self.address_type);
         }
+    }
+    impl ::hubgen_runtime::table::Write for UserAddressRepo {
+        type New = NewUserAddress;
+        const INSERT: &'static str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."address_type", u."street_address", u."city", u."state_province", u."postal_code", u."country", COALESCE(u."is_default", FALSE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::character varying(100)[], $6::character varying(100)[], $7::character varying(20)[], $8::character varying(100)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."user_addresses" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserAddress {
         const TABLE: &'static str = "\"public\".\"user_addresses\"";
@@ -3498,6 +3201,10 @@ pub mod user_addresses {
         const STAGING: &'static str = "public_user_addresses";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for UserAddressRepo {
+        type Patch = UserAddressPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewUserAddress {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -3516,10 +3223,8 @@ pub mod user_addresses {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUserAddress {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.address_type);
@@ -3531,6 +3236,7 @@ pub mod user_addresses {
             args.column(rows, |r| &r.is_default);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserAddressPatch {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
@@ -826,146 +826,14 @@ pub mod wallets {
             ][index]
         }
     }
-    /// Queries on `public.wallets`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.wallets`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct WalletRepo;
     impl WalletRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::WalletId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Wallet>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::WalletId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."wallets" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::WalletId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Wallet>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a WalletFilter,
-            page: &'a ::hubgen_runtime::PageRequest<WalletSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Wallet>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 10usize] = [
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "user_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "tenant_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("currency", "id") > (($1::text::jsonb->1->>0)::character varying(10), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "currency", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("currency", "id") < (($1::text::jsonb->1->>0)::character varying(10), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "currency" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "status", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "status" DESC, "id" DESC LIMIT $18::bigint"#,
-            ];
-            const ORDERS: [&str; 10usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-                "tenant_id asc",
-                "tenant_id desc",
-                "currency asc",
-                "currency desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Wallet| match page.sort {
-                    WalletSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    WalletSort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                    WalletSort::TenantId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
-                    }
-                    WalletSort::Currency => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.currency, &row.id))
-                    }
-                    WalletSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a WalletFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."wallets" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "tenant_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "tenant_id" >= $6::uuid) AND ($7::uuid IS NULL OR "tenant_id" < $7::uuid) AND ($8::bool IS NULL OR ("tenant_id" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR "currency" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR "currency" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR "currency" < $11::character varying(10)) AND ($12::bool IS NULL OR ("currency" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &WalletFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Wallet> {
-            const SQL: &str = r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "tenant_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "tenant_id" >= $6::uuid) AND ($7::uuid IS NULL OR "tenant_id" < $7::uuid) AND ($8::bool IS NULL OR ("tenant_id" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR "currency" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR "currency" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR "currency" < $11::character varying(10)) AND ($12::bool IS NULL OR ("currency" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewWallet,
-        ) -> impl ::std::future::Future<
-            Output = Result<Wallet, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewWallet],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."tenant_id", COALESCE(u."currency", 'USD'), COALESCE(u."balance", 0.00), COALESCE(u."available_balance", 0.00), COALESCE(u."frozen_balance", 0.00), COALESCE(u."status", 'ACTIVE'), COALESCE(u."wallet_type", 'PERSONAL'), u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(10)[], $5::numeric(19,4)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::character varying(50)[], $9::character varying(50)[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewWallet],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
+            tx: &mut impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            >,
             key: ids::WalletId,
             patch: &WalletPatch,
             expected_version: i32,
@@ -994,25 +862,87 @@ pub mod wallets {
                 },
             )
         }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::WalletId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."wallets" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewWallet,
         ) -> impl ::std::future::Future<
             Output = Result<Wallet, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "tenant_id" = COALESCE($3::uuid, "public"."wallets"."tenant_id"), "currency" = COALESCE($4::character varying(10), "public"."wallets"."currency"), "balance" = COALESCE($5::numeric(19,4), "public"."wallets"."balance"), "available_balance" = COALESCE($6::numeric(19,4), "public"."wallets"."available_balance"), "frozen_balance" = COALESCE($7::numeric(19,4), "public"."wallets"."frozen_balance"), "status" = COALESCE($8::character varying(50), "public"."wallets"."status"), "wallet_type" = COALESCE($9::character varying(50), "public"."wallets"."wallet_type"), "metadata" = COALESCE($10::jsonb, "public"."wallets"."metadata"), "created_at" = COALESCE($11::timestamp without time zone, "public"."wallets"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()), "version" = "public"."wallets"."version" + 1 RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for WalletRepo {
+        type Row = Wallet;
+        type Key = ids::WalletId;
+        type Filter = WalletFilter;
+        type Sort = WalletSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."wallets" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "user_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "tenant_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("currency", "id") > (($1::text::jsonb->1->>0)::character varying(10), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "currency", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR ("currency", "id") < (($1::text::jsonb->1->>0)::character varying(10), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "currency" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "status", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "tenant_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "tenant_id" >= $7::uuid) AND ($8::uuid IS NULL OR "tenant_id" < $8::uuid) AND ($9::bool IS NULL OR ("tenant_id" IS NULL) = $9::bool) AND ($10::character varying(10)[] IS NULL OR "currency" = ANY($10::character varying(10)[])) AND ($11::character varying(10) IS NULL OR "currency" >= $11::character varying(10)) AND ($12::character varying(10) IS NULL OR "currency" < $12::character varying(10)) AND ($13::bool IS NULL OR ("currency" IS NULL) = $13::bool) AND ($14::character varying(50)[] IS NULL OR "status" = ANY($14::character varying(50)[])) AND ($15::character varying(50) IS NULL OR "status" >= $15::character varying(50)) AND ($16::character varying(50) IS NULL OR "status" < $16::character varying(50)) AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) ORDER BY "status" DESC, "id" DESC LIMIT $18::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+            "tenant_id asc",
+            "tenant_id desc",
+            "currency asc",
+            "currency desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."wallets" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "tenant_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "tenant_id" >= $6::uuid) AND ($7::uuid IS NULL OR "tenant_id" < $7::uuid) AND ($8::bool IS NULL OR ("tenant_id" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR "currency" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR "currency" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR "currency" < $11::character varying(10)) AND ($12::bool IS NULL OR ("currency" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "tenant_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "tenant_id" >= $6::uuid) AND ($7::uuid IS NULL OR "tenant_id" < $7::uuid) AND ($8::bool IS NULL OR ("tenant_id" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR "currency" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR "currency" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR "currency" < $11::character varying(10)) AND ($12::bool IS NULL OR ("currency" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                WalletSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                WalletSort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+                WalletSort::TenantId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                }
+                WalletSort::Currency => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.currency, &row.id))
+                }
+                WalletSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for WalletFilter {
@@ -1023,6 +953,15 @@ pub mod wallets {
             args.condition(&self.currency);
             args.condition(&self.status);
         }
+    }
+    impl ::hubgen_runtime::table::Write for WalletRepo {
+        type New = NewWallet;
+        const INSERT: &'static str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."tenant_id", COALESCE(u."currency", 'USD'), COALESCE(u."balance", 0.00), COALESCE(u."available_balance", 0.00), COALESCE(u."frozen_balance", 0.00), COALESCE(u."status", 'ACTIVE'), COALESCE(u."wallet_type", 'PERSONAL'), u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(10)[], $5::numeric(19,4)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::character varying(50)[], $9::character varying(50)[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."wallets" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewWallet {
         const TABLE: &'static str = "\"public\".\"wallets\"";
@@ -1062,10 +1001,8 @@ pub mod wallets {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewWallet {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.tenant_id);
@@ -1078,6 +1015,7 @@ pub mod wallets {
             args.column(rows, |r| &r.metadata);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for WalletPatch {
@@ -1813,178 +1751,93 @@ pub mod transactions {
             ][index]
         }
     }
-    /// Queries on `public.transactions`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.transactions`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TransactionRepo;
     impl TransactionRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::TransactionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Transaction>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::TransactionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."transactions" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::TransactionId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Transaction>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a TransactionFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TransactionSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Transaction>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 10usize] = [
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("wallet_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "wallet_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("wallet_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "wallet_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("transaction_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "transaction_type", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("transaction_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "transaction_type" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "status", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "status" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "created_at", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $18::bigint"#,
-            ];
-            const ORDERS: [&str; 10usize] = [
-                "id asc",
-                "id desc",
-                "wallet_id asc",
-                "wallet_id desc",
-                "transaction_type asc",
-                "transaction_type desc",
-                "status asc",
-                "status desc",
-                "created_at asc",
-                "created_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Transaction| match page.sort {
-                    TransactionSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    TransactionSort::WalletId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.wallet_id, &row.id))
-                    }
-                    TransactionSort::TransactionType => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.transaction_type, &row.id),
-                        )
-                    }
-                    TransactionSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    TransactionSort::CreatedAt => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a TransactionFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."transactions" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "transaction_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "transaction_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "transaction_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("transaction_type" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "created_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "created_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "created_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("created_at" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &TransactionFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Transaction> {
-            const SQL: &str = r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "transaction_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "transaction_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "transaction_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("transaction_type" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "created_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "created_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "created_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("created_at" IS NULL) = $16::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewTransaction,
-        ) -> impl ::std::future::Future<
-            Output = Result<Transaction, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewTransaction],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") SELECT COALESCE(u."id", gen_random_uuid()), u."wallet_id", u."transaction_type", u."amount", u."currency", COALESCE(u."status", 'PENDING'), u."description", COALESCE(u."fee", 0.00), u."net_amount", u."metadata", u."external_transaction_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), u."completed_at" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::numeric(19,4)[], $5::character varying(10)[], $6::character varying(50)[], $7::text[], $8::numeric(19,4)[], $9::numeric(19,4)[], $10::jsonb[], $11::text[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewTransaction],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::TransactionId,
-            patch: &TransactionPatch,
-        ) -> Result<Transaction, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."transactions" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_type" = COALESCE($3::character varying(50), "transaction_type"), "amount" = COALESCE($4::numeric(19,4), "amount"), "currency" = COALESCE($5::character varying(10), "currency"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "fee" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "fee" END, "net_amount" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE "net_amount" END, "metadata" = CASE WHEN $14::bool THEN $15::jsonb ELSE "metadata" END, "external_transaction_id" = CASE WHEN $16::bool THEN $17::text ELSE "external_transaction_id" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "completed_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::TransactionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."transactions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewTransaction,
         ) -> impl ::std::future::Future<
             Output = Result<Transaction, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) ON CONFLICT ("id") DO UPDATE SET "wallet_id" = EXCLUDED."wallet_id", "transaction_type" = EXCLUDED."transaction_type", "amount" = EXCLUDED."amount", "currency" = EXCLUDED."currency", "status" = COALESCE($6::character varying(50), "public"."transactions"."status"), "description" = COALESCE($7::text, "public"."transactions"."description"), "fee" = COALESCE($8::numeric(19,4), "public"."transactions"."fee"), "net_amount" = COALESCE($9::numeric(19,4), "public"."transactions"."net_amount"), "metadata" = COALESCE($10::jsonb, "public"."transactions"."metadata"), "external_transaction_id" = COALESCE($11::text, "public"."transactions"."external_transaction_id"), "created_at" = COALESCE($12::timestamp without time zone, "public"."transactions"."created_at"), "completed_at" = COALESCE($13::timestamp without time zone, "public"."transactions"."completed_at") RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TransactionRepo {
+        type Row = Transaction;
+        type Key = ids::TransactionId;
+        type Filter = TransactionFilter;
+        type Sort = TransactionSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."transactions" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("wallet_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "wallet_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("wallet_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "wallet_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("transaction_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "transaction_type", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR ("transaction_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "transaction_type" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "status", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "status" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "created_at", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "transaction_type" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "transaction_type" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "transaction_type" < $8::character varying(50)) AND ($9::bool IS NULL OR ("transaction_type" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "status" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "status" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "status" < $12::character varying(50)) AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::timestamp without time zone[] IS NULL OR "created_at" = ANY($14::timestamp without time zone[])) AND ($15::timestamp without time zone IS NULL OR "created_at" >= $15::timestamp without time zone) AND ($16::timestamp without time zone IS NULL OR "created_at" < $16::timestamp without time zone) AND ($17::bool IS NULL OR ("created_at" IS NULL) = $17::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $18::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "wallet_id asc",
+            "wallet_id desc",
+            "transaction_type asc",
+            "transaction_type desc",
+            "status asc",
+            "status desc",
+            "created_at asc",
+            "created_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."transactions" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "transaction_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "transaction_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "transaction_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("transaction_type" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "created_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "created_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "created_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("created_at" IS NULL) = $16::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "transaction_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "transaction_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "transaction_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("transaction_type" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "created_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "created_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "created_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("created_at" IS NULL) = $16::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TransactionSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                TransactionSort::WalletId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.wallet_id, &row.id))
+                }
+                TransactionSort::TransactionType => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.transaction_type, &row.id),
+                    )
+                }
+                TransactionSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                TransactionSort::CreatedAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TransactionFilter {
@@ -1995,6 +1848,15 @@ pub mod transactions {
             args.condition(&self.status);
             args.condition(&self.created_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for TransactionRepo {
+        type New = NewTransaction;
+        const INSERT: &'static str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") SELECT COALESCE(u."id", gen_random_uuid()), u."wallet_id", u."transaction_type", u."amount", u."currency", COALESCE(u."status", 'PENDING'), u."description", COALESCE(u."fee", 0.00), u."net_amount", u."metadata", u."external_transaction_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), u."completed_at" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::numeric(19,4)[], $5::character varying(10)[], $6::character varying(50)[], $7::text[], $8::numeric(19,4)[], $9::numeric(19,4)[], $10::jsonb[], $11::text[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."transactions" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTransaction {
         const TABLE: &'static str = "\"public\".\"transactions\"";
@@ -2016,6 +1878,10 @@ pub mod transactions {
         const STAGING: &'static str = "public_transactions";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for TransactionRepo {
+        type Patch = TransactionPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."transactions" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_type" = COALESCE($3::character varying(50), "transaction_type"), "amount" = COALESCE($4::numeric(19,4), "amount"), "currency" = COALESCE($5::character varying(10), "currency"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "fee" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "fee" END, "net_amount" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE "net_amount" END, "metadata" = CASE WHEN $14::bool THEN $15::jsonb ELSE "metadata" END, "external_transaction_id" = CASE WHEN $16::bool THEN $17::text ELSE "external_transaction_id" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "completed_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewTransaction {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2036,10 +1902,8 @@ pub mod transactions {
             sink.or_default(&self.created_at);
             sink.value(&self.completed_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTransaction {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.wallet_id);
             args.column(rows, |r| &r.transaction_type);
@@ -2053,6 +1917,7 @@ pub mod transactions {
             args.column(rows, |r| &r.external_transaction_id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.completed_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TransactionPatch {
@@ -2703,182 +2568,90 @@ pub mod ledger {
             ][index]
         }
     }
-    /// Queries on `public.ledger`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
+    /// Queries on `public.ledger`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct LedgerRepo;
     impl LedgerRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::LedgerId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Ledger>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::LedgerId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."ledger" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            keys: &'a [ids::LedgerId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Ledger>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a LedgerFilter,
-            page: &'a ::hubgen_runtime::PageRequest<LedgerSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Ledger>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 10usize] = [
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("wallet_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "wallet_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("wallet_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "wallet_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "transaction_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("transaction_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "transaction_id" IS NULL END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "transaction_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("transaction_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "transaction_id" IS NOT NULL ELSE ("transaction_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "transaction_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_type", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_type" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_code", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_code", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_code", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_code" DESC, "id" DESC LIMIT $18::bigint"#,
-            ];
-            const ORDERS: [&str; 10usize] = [
-                "id asc",
-                "id desc",
-                "wallet_id asc",
-                "wallet_id desc",
-                "transaction_id asc",
-                "transaction_id desc",
-                "account_type asc",
-                "account_type desc",
-                "account_code asc",
-                "account_code desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Ledger| match page.sort {
-                    LedgerSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    LedgerSort::WalletId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.wallet_id, &row.id))
-                    }
-                    LedgerSort::TransactionId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.transaction_id, &row.id),
-                        )
-                    }
-                    LedgerSort::AccountType => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.account_type, &row.id),
-                        )
-                    }
-                    LedgerSort::AccountCode => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.account_code, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a LedgerFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."ledger" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "transaction_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "transaction_id" >= $6::uuid) AND ($7::uuid IS NULL OR "transaction_id" < $7::uuid) AND ($8::bool IS NULL OR ("transaction_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "account_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "account_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "account_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("account_type" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "account_code" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "account_code" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "account_code" < $15::character varying(100)) AND ($16::bool IS NULL OR ("account_code" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &LedgerFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Ledger> {
-            const SQL: &str = r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "transaction_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "transaction_id" >= $6::uuid) AND ($7::uuid IS NULL OR "transaction_id" < $7::uuid) AND ($8::bool IS NULL OR ("transaction_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "account_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "account_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "account_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("account_type" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "account_code" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "account_code" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "account_code" < $15::character varying(100)) AND ($16::bool IS NULL OR ("account_code" IS NULL) = $16::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            new: &'a NewLedger,
-        ) -> impl ::std::future::Future<
-            Output = Result<Ledger, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewLedger],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."wallet_id", u."transaction_id", u."account_type", u."account_code", COALESCE(u."debit_amount", 0.00), COALESCE(u."credit_amount", 0.00), u."balance", u."description", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(50)[], $5::character varying(100)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::numeric(19,4)[], $9::text[], $10::timestamp without time zone[]) AS u("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            rows: &'a [NewLedger],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut impl ::hubgen_runtime::Acting,
-            key: ids::LedgerId,
-            patch: &LedgerPatch,
-        ) -> Result<Ledger, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."ledger" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "transaction_id" END, "account_type" = COALESCE($5::character varying(50), "account_type"), "account_code" = COALESCE($6::character varying(100), "account_code"), "debit_amount" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE "debit_amount" END, "credit_amount" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE "credit_amount" END, "balance" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE "balance" END, "description" = CASE WHEN $13::bool THEN $14::text ELSE "description" END, "created_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            key: ids::LedgerId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."ledger" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Acting,
+            > + 'a),
             new: &'a NewLedger,
         ) -> impl ::std::future::Future<
             Output = Result<Ledger, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "wallet_id" = EXCLUDED."wallet_id", "transaction_id" = COALESCE($3::uuid, "public"."ledger"."transaction_id"), "account_type" = EXCLUDED."account_type", "account_code" = EXCLUDED."account_code", "debit_amount" = COALESCE($6::numeric(19,4), "public"."ledger"."debit_amount"), "credit_amount" = COALESCE($7::numeric(19,4), "public"."ledger"."credit_amount"), "balance" = COALESCE($8::numeric(19,4), "public"."ledger"."balance"), "description" = COALESCE($9::text, "public"."ledger"."description"), "created_at" = COALESCE($10::timestamp without time zone, "public"."ledger"."created_at") RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for LedgerRepo {
+        type Row = Ledger;
+        type Key = ids::LedgerId;
+        type Filter = LedgerFilter;
+        type Sort = LedgerSort;
+        type Scope = ::hubgen_runtime::table::scope::Acting;
+        const GET: &'static str = r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."ledger" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("wallet_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "wallet_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("wallet_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "wallet_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "transaction_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("transaction_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "transaction_id" IS NULL END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "transaction_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("transaction_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "transaction_id" IS NOT NULL ELSE ("transaction_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "transaction_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_type", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_type" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_code", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_code", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::text IS NULL OR ("account_code", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "wallet_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "wallet_id" >= $3::uuid) AND ($4::uuid IS NULL OR "wallet_id" < $4::uuid) AND ($5::bool IS NULL OR ("wallet_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "transaction_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "transaction_id" >= $7::uuid) AND ($8::uuid IS NULL OR "transaction_id" < $8::uuid) AND ($9::bool IS NULL OR ("transaction_id" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR "account_type" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR "account_type" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR "account_type" < $12::character varying(50)) AND ($13::bool IS NULL OR ("account_type" IS NULL) = $13::bool) AND ($14::character varying(100)[] IS NULL OR "account_code" = ANY($14::character varying(100)[])) AND ($15::character varying(100) IS NULL OR "account_code" >= $15::character varying(100)) AND ($16::character varying(100) IS NULL OR "account_code" < $16::character varying(100)) AND ($17::bool IS NULL OR ("account_code" IS NULL) = $17::bool) ORDER BY "account_code" DESC, "id" DESC LIMIT $18::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "wallet_id asc",
+            "wallet_id desc",
+            "transaction_id asc",
+            "transaction_id desc",
+            "account_type asc",
+            "account_type desc",
+            "account_code asc",
+            "account_code desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."ledger" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "transaction_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "transaction_id" >= $6::uuid) AND ($7::uuid IS NULL OR "transaction_id" < $7::uuid) AND ($8::bool IS NULL OR ("transaction_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "account_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "account_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "account_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("account_type" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "account_code" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "account_code" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "account_code" < $15::character varying(100)) AND ($16::bool IS NULL OR ("account_code" IS NULL) = $16::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "transaction_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "transaction_id" >= $6::uuid) AND ($7::uuid IS NULL OR "transaction_id" < $7::uuid) AND ($8::bool IS NULL OR ("transaction_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "account_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "account_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "account_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("account_type" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "account_code" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "account_code" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "account_code" < $15::character varying(100)) AND ($16::bool IS NULL OR ("account_code" IS NULL) = $16::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                LedgerSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                LedgerSort::WalletId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.wallet_id, &row.id))
+                }
+                LedgerSort::TransactionId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.transaction_id, &row.id))
+                }
+                LedgerSort::AccountType => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.account_type, &row.id))
+                }
+                LedgerSort::AccountCode => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.account_code, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for LedgerFilter {
@@ -2889,6 +2662,15 @@ pub mod ledger {
             args.condition(&self.account_type);
             args.condition(&self.account_code);
         }
+    }
+    impl ::hubgen_runtime::table::Write for LedgerRepo {
+        type New = NewLedger;
+        const INSERT: &'static str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."wallet_id", u."transaction_id", u."account_type", u."account_code", COALESCE(u."debit_amount", 0.00), COALESCE(u."credit_amount", 0.00), u."balance", u."description", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(50)[], $5::character varying(100)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::numeric(19,4)[], $9::text[], $10::timestamp without time zone[]) AS u("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."ledger" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLedger {
         const TABLE: &'static str = "\"public\".\"ledger\"";
@@ -2907,6 +2689,10 @@ pub mod ledger {
         const STAGING: &'static str = "public_ledger";
         const ROW_SECURITY: bool = true;
     }
+    impl ::hubgen_runtime::table::Update for LedgerRepo {
+        type Patch = LedgerPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."ledger" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "transaction_id" END, "account_type" = COALESCE($5::character varying(50), "account_type"), "account_code" = COALESCE($6::character varying(100), "account_code"), "debit_amount" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE "debit_amount" END, "credit_amount" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE "credit_amount" END, "balance" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE "balance" END, "description" = CASE WHEN $13::bool THEN $14::text ELSE "description" END, "created_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewLedger {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2924,10 +2710,8 @@ pub mod ledger {
             sink.value(&self.description);
             sink.or_default(&self.created_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewLedger {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.wallet_id);
             args.column(rows, |r| &r.transaction_id);
@@ -2938,6 +2722,7 @@ pub mod ledger {
             args.column(rows, |r| &r.balance);
             args.column(rows, |r| &r.description);
             args.column(rows, |r| &r.created_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LedgerPatch {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, chrono, rust_decimal, schemars, serde,
-    serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, prelude, chrono, rust_decimal,
+    schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
@@ -2061,167 +2061,97 @@ pub mod tenant {
             [TenantSort::Id][index]
         }
     }
-    /// Queries on `public.tenant`.
+    /// Queries on `public.tenant`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantRepo;
     impl TenantRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::TenantId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Tenant| match page.sort {
-                    TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenant" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
-            const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `domain` equal these values.
         pub fn get_by_domain<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             domain: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE "domain" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (domain,))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewTenant,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."domain", COALESCE(u."subscription_tier", 'free'), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::"public"."subscription_tier"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-            patch: &TenantPatch,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."tenant" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (domain,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "domain" = COALESCE($3::character varying(255), "public"."tenant"."domain"), "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_domain<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("domain") DO UPDATE SET "name" = EXCLUDED."name", "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantRepo {
+        type Row = Tenant;
+        type Key = ids::TenantId;
+        type Filter = TenantFilter;
+        type Sort = TenantSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for TenantRepo {
+        type New = NewTenant;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."domain", COALESCE(u."subscription_tier", 'free'), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::"public"."subscription_tier"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."tenant" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
         const TABLE: &'static str = "\"public\".\"tenant\"";
@@ -2237,6 +2167,10 @@ pub mod tenant {
         const STAGING: &'static str = "public_tenant";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        type Patch = TenantPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2251,10 +2185,8 @@ pub mod tenant {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenant {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.domain);
@@ -2262,6 +2194,7 @@ pub mod tenant {
             args.column(rows, |r| &r.is_active);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
@@ -2694,193 +2627,94 @@ pub mod users {
             [UserSort::Id, UserSort::TenantId][index]
         }
     }
-    /// Queries on `public.users`.
+    /// Queries on `public.users`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserRepo;
     impl UserRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::UserId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<User>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a UserFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
-                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
-                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "tenant_id", "id" LIMIT $7::bigint"#,
-                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "tenant_id" DESC, "id" DESC LIMIT $7::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "tenant_id asc",
-                "tenant_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &User| match page.sort {
-                    UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    UserSort::TenantId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a UserFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &UserFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, User> {
-            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `tenant_id`, `email` equal these values.
         pub fn get_by_tenant_id_and_email<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             tenant_id: ids::TenantId,
             email: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<User>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "tenant_id" = $1::uuid AND "email" = $2::character varying(255) AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (tenant_id, email))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewUser,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."is_seller", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "email", "is_seller", "tenant_id", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::UserId,
-            patch: &UserPatch,
-        ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"UPDATE "public"."users" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"UPDATE "public"."users" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, email))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "tenant_id" = COALESCE($4::uuid, "public"."users"."tenant_id"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_email<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("tenant_id", "email") DO UPDATE SET "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for UserRepo {
+        type Row = User;
+        type Key = ids::UserId;
+        type Filter = UserFilter;
+        type Sort = UserSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
+            r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
+            r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "tenant_id", "id" LIMIT $7::bigint"#,
+            r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "tenant_id" DESC, "id" DESC LIMIT $7::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "tenant_id asc",
+            "tenant_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
+        const STREAM: &'static str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                UserSort::TenantId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
@@ -2889,6 +2723,19 @@ pub mod users {
             args.condition(&self.tenant_id);
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for UserRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."users" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
+    }
+    impl ::hubgen_runtime::table::Write for UserRepo {
+        type New = NewUser;
+        const INSERT: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."is_seller", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "email", "is_seller", "tenant_id", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))"#;
+        const DELETE: &'static str = r#"UPDATE "public"."users" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
         const TABLE: &'static str = "\"public\".\"users\"";
@@ -2903,6 +2750,10 @@ pub mod users {
         const STAGING: &'static str = "public_users";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        type Patch = UserPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2916,16 +2767,15 @@ pub mod users {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUser {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.is_seller);
             args.column(rows, |r| &r.tenant_id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
@@ -3423,187 +3273,83 @@ pub mod buyer_profile {
             [BuyerProfileSort::Id][index]
         }
     }
-    /// Queries on `public.buyer_profile`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.buyer_profile`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct BuyerProfileRepo;
     impl BuyerProfileRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BuyerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<BuyerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BuyerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<BuyerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BuyerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::BuyerProfileId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<BuyerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a BuyerProfileFilter,
-            page: &'a ::hubgen_runtime::PageRequest<BuyerProfileSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<BuyerProfile>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &BuyerProfile| match page.sort {
-                    BuyerProfileSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a BuyerProfileFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &BuyerProfileFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, BuyerProfile> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `user_id` equal these values.
-        pub fn get_by_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             user_id: ids::UserId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<BuyerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "user_id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewBuyerProfile,
-        ) -> impl ::std::future::Future<
-            Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewBuyerProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."phone_number", u."full_name", COALESCE(u."preferred_language", 'en'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewBuyerProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::BuyerProfileId,
-            patch: &BuyerProfilePatch,
-        ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BuyerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::BuyerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewBuyerProfile,
         ) -> impl ::std::future::Future<
             Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewBuyerProfile,
         ) -> impl ::std::future::Future<
             Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for BuyerProfileRepo {
+        type Row = BuyerProfile;
+        type Key = ids::BuyerProfileId;
+        type Filter = BuyerProfileFilter;
+        type Sort = BuyerProfileSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                BuyerProfileSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for BuyerProfileFilter {
@@ -3611,6 +3357,19 @@ pub mod buyer_profile {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for BuyerProfileRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
+    }
+    impl ::hubgen_runtime::table::Write for BuyerProfileRepo {
+        type New = NewBuyerProfile;
+        const INSERT: &'static str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."phone_number", u."full_name", COALESCE(u."preferred_language", 'en'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewBuyerProfile {
         const TABLE: &'static str = "\"public\".\"buyer_profile\"";
@@ -3625,6 +3384,10 @@ pub mod buyer_profile {
         ];
         const STAGING: &'static str = "public_buyer_profile";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for BuyerProfileRepo {
+        type Patch = BuyerProfilePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewBuyerProfile {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -3641,10 +3404,8 @@ pub mod buyer_profile {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewBuyerProfile {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.phone_number);
@@ -3652,6 +3413,7 @@ pub mod buyer_profile {
             args.column(rows, |r| &r.preferred_language);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for BuyerProfilePatch {
@@ -4151,187 +3913,83 @@ pub mod seller_profile {
             [SellerProfileSort::Id][index]
         }
     }
-    /// Queries on `public.seller_profile`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.seller_profile`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct SellerProfileRepo;
     impl SellerProfileRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<SellerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<SellerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::SellerProfileId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<SellerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SellerProfileFilter,
-            page: &'a ::hubgen_runtime::PageRequest<SellerProfileSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<SellerProfile>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &SellerProfile| match page.sort {
-                    SellerProfileSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SellerProfileFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SellerProfileFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, SellerProfile> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `user_id` equal these values.
-        pub fn get_by_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             user_id: ids::UserId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<SellerProfile>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "user_id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewSellerProfile,
-        ) -> impl ::std::future::Future<
-            Output = Result<SellerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSellerProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."business_name", u."business_type", u."phone_number", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSellerProfile],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::SellerProfileId,
-            patch: &SellerProfilePatch,
-        ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerProfileId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewSellerProfile,
         ) -> impl ::std::future::Future<
             Output = Result<SellerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewSellerProfile,
         ) -> impl ::std::future::Future<
             Output = Result<SellerProfile, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for SellerProfileRepo {
+        type Row = SellerProfile;
+        type Key = ids::SellerProfileId;
+        type Filter = SellerProfileFilter;
+        type Sort = SellerProfileSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                SellerProfileSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for SellerProfileFilter {
@@ -4339,6 +3997,19 @@ pub mod seller_profile {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for SellerProfileRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
+    }
+    impl ::hubgen_runtime::table::Write for SellerProfileRepo {
+        type New = NewSellerProfile;
+        const INSERT: &'static str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."business_name", u."business_type", u."phone_number", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSellerProfile {
         const TABLE: &'static str = "\"public\".\"seller_profile\"";
@@ -4353,6 +4024,10 @@ pub mod seller_profile {
         ];
         const STAGING: &'static str = "public_seller_profile";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for SellerProfileRepo {
+        type Patch = SellerProfilePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewSellerProfile {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -4369,10 +4044,8 @@ pub mod seller_profile {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewSellerProfile {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.business_name);
@@ -4380,6 +4053,7 @@ pub mod seller_profile {
             args.column(rows, |r| &r.phone_number);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SellerProfilePatch {
@@ -4786,170 +4460,98 @@ pub mod team_members {
             [TeamMemberSort::Id][index]
         }
     }
-    /// Queries on `public.team_members`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.team_members`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TeamMemberRepo;
     impl TeamMemberRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TeamMemberId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<TeamMember>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TeamMemberId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_members" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::TeamMemberId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<TeamMember>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TeamMemberFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TeamMemberSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<TeamMember>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &TeamMember| match page.sort {
-                    TeamMemberSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TeamMemberFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."team_members" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TeamMemberFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, TeamMember> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `user_id` equal these values.
-        pub fn get_by_tenant_id_and_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             user_id: ids::UserId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<TeamMember>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE "tenant_id" = $1::uuid AND "user_id" = $2::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, user_id))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewTeamMember,
-        ) -> impl ::std::future::Future<
-            Output = Result<TeamMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTeamMember],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."role", 'staff'), COALESCE(u."permissions", '{}'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::"public"."team_role"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "user_id", "role", "permissions", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTeamMember],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::TeamMemberId,
-            patch: &TeamMemberPatch,
-        ) -> Result<TeamMember, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TeamMemberId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."team_members" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTeamMember,
         ) -> impl ::std::future::Future<
             Output = Result<TeamMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_user_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_user_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTeamMember,
         ) -> impl ::std::future::Future<
             Output = Result<TeamMember, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id", "user_id") DO UPDATE SET "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TeamMemberRepo {
+        type Row = TeamMember;
+        type Key = ids::TeamMemberId;
+        type Filter = TeamMemberFilter;
+        type Sort = TeamMemberSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_members" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."team_members" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TeamMemberSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TeamMemberFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for TeamMemberRepo {
+        type New = NewTeamMember;
+        const INSERT: &'static str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."role", 'staff'), COALESCE(u."permissions", '{}'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::"public"."team_role"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "user_id", "role", "permissions", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."team_members" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTeamMember {
         const TABLE: &'static str = "\"public\".\"team_members\"";
@@ -4963,6 +4565,10 @@ pub mod team_members {
         ];
         const STAGING: &'static str = "public_team_members";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for TeamMemberRepo {
+        type Patch = TeamMemberPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTeamMember {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -4978,16 +4584,15 @@ pub mod team_members {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTeamMember {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.role);
             args.column(rows, |r| &r.permissions);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TeamMemberPatch {
@@ -5469,149 +5074,73 @@ pub mod team_invites {
             [TeamInviteSort::Id][index]
         }
     }
-    /// Queries on `public.team_invites`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.team_invites`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TeamInviteRepo;
     impl TeamInviteRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TeamInviteId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<TeamInvite>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TeamInviteId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_invites" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::TeamInviteId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<TeamInvite>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TeamInviteFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TeamInviteSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<TeamInvite>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &TeamInvite| match page.sort {
-                    TeamInviteSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TeamInviteFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."team_invites" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TeamInviteFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, TeamInvite> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewTeamInvite,
-        ) -> impl ::std::future::Future<
-            Output = Result<TeamInvite, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTeamInvite],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."role", 'staff'), COALESCE(u."status", 'pending'), u."expires_at", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::"public"."team_role"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTeamInvite],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::TeamInviteId,
-            patch: &TeamInvitePatch,
-        ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TeamInviteId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTeamInvite,
         ) -> impl ::std::future::Future<
             Output = Result<TeamInvite, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "role" = COALESCE($3::"public"."team_role", "public"."team_invites"."role"), "status" = COALESCE($4::character varying(20), "public"."team_invites"."status"), "expires_at" = EXCLUDED."expires_at", "created_by" = EXCLUDED."created_by", "created_at" = COALESCE($7::timestamp with time zone, "public"."team_invites"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TeamInviteRepo {
+        type Row = TeamInvite;
+        type Key = ids::TeamInviteId;
+        type Filter = TeamInviteFilter;
+        type Sort = TeamInviteSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_invites" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."team_invites" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TeamInviteSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TeamInviteFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for TeamInviteRepo {
+        type New = NewTeamInvite;
+        const INSERT: &'static str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."role", 'staff'), COALESCE(u."status", 'pending'), u."expires_at", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::"public"."team_role"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTeamInvite {
         const TABLE: &'static str = "\"public\".\"team_invites\"";
@@ -5627,6 +5156,10 @@ pub mod team_invites {
         ];
         const STAGING: &'static str = "public_team_invites";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for TeamInviteRepo {
+        type Patch = TeamInvitePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTeamInvite {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -5644,10 +5177,8 @@ pub mod team_invites {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTeamInvite {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.role);
@@ -5656,6 +5187,7 @@ pub mod team_invites {
             args.column(rows, |r| &r.created_by);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TeamInvitePatch {
@@ -6192,135 +5724,14 @@ pub mod products {
             [ProductSort::Id, ProductSort::SellerId][index]
         }
     }
-    /// Queries on `public.products`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.products`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ProductRepo;
     impl ProductRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ProductId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Product>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ProductId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Product>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ProductId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::ProductId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Product>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ProductFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ProductSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Product>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
-                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
-                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("seller_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "seller_id", "id" LIMIT $7::bigint"#,
-                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("seller_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "seller_id" DESC, "id" DESC LIMIT $7::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "seller_id asc",
-                "seller_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Product| match page.sort {
-                    ProductSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    ProductSort::SellerId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.seller_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ProductFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ProductFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Product> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewProduct,
-        ) -> impl ::std::future::Future<
-            Output = Result<Product, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewProduct],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."name", u."description", u."price", COALESCE(u."inventory_count", 0), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewProduct],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            tx: &mut impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            >,
             key: ids::ProductId,
             patch: &ProductPatch,
             expected_version: i32,
@@ -6349,35 +5760,66 @@ pub mod products {
                 },
             )
         }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ProductId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."products" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ProductId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."products" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewProduct,
         ) -> impl ::std::future::Future<
             Output = Result<Product, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "name" = EXCLUDED."name", "description" = COALESCE($4::text, "public"."products"."description"), "price" = EXCLUDED."price", "inventory_count" = COALESCE($6::integer, "public"."products"."inventory_count"), "is_active" = COALESCE($7::boolean, "public"."products"."is_active"), "created_at" = COALESCE($8::timestamp with time zone, "public"."products"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."products"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ProductRepo {
+        type Row = Product;
+        type Key = ids::ProductId;
+        type Filter = ProductFilter;
+        type Sort = ProductSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
+            r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
+            r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("seller_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "seller_id", "id" LIMIT $7::bigint"#,
+            r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("seller_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "seller_id" DESC, "id" DESC LIMIT $7::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "seller_id asc",
+            "seller_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ProductSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                ProductSort::SellerId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.seller_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ProductFilter {
@@ -6386,6 +5828,19 @@ pub mod products {
             args.condition(&self.seller_id);
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for ProductRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."products" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
+    }
+    impl ::hubgen_runtime::table::Write for ProductRepo {
+        type New = NewProduct;
+        const INSERT: &'static str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."name", u."description", u."price", COALESCE(u."inventory_count", 0), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."products" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewProduct {
         const TABLE: &'static str = "\"public\".\"products\"";
@@ -6420,10 +5875,8 @@ pub mod products {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewProduct {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
             args.column(rows, |r| &r.name);
@@ -6433,6 +5886,7 @@ pub mod products {
             args.column(rows, |r| &r.is_active);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ProductPatch {
@@ -7014,149 +6468,14 @@ pub mod orders {
             ][index]
         }
     }
-    /// Queries on `public.orders`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.orders`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct OrderRepo;
     impl OrderRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Order>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Order>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::OrderId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Order>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderFilter,
-            page: &'a ::hubgen_runtime::PageRequest<OrderSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Order>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 8usize] = [
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $15::bigint"#,
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $15::bigint"#,
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("customer_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "customer_id", "id" LIMIT $15::bigint"#,
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("customer_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "customer_id" DESC, "id" DESC LIMIT $15::bigint"#,
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("seller_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "seller_id", "id" LIMIT $15::bigint"#,
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("seller_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "seller_id" DESC, "id" DESC LIMIT $15::bigint"#,
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::"public"."order_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "status", "id" LIMIT $15::bigint"#,
-                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::"public"."order_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "status" DESC, "id" DESC LIMIT $15::bigint"#,
-            ];
-            const ORDERS: [&str; 8usize] = [
-                "id asc",
-                "id desc",
-                "customer_id asc",
-                "customer_id desc",
-                "seller_id asc",
-                "seller_id desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Order| match page.sort {
-                    OrderSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    OrderSort::CustomerId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.customer_id, &row.id))
-                    }
-                    OrderSort::SellerId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.seller_id, &row.id))
-                    }
-                    OrderSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Order> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted") ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewOrder,
-        ) -> impl ::std::future::Future<
-            Output = Result<Order, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrder],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."product_id", u."seller_id", u."customer_id", COALESCE(u."status", 'pending'), u."channel", u."total_amount", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::"public"."order_status"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrder],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            tx: &mut impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            >,
             key: ids::OrderId,
             patch: &OrderPatch,
             expected_version: i32,
@@ -7185,35 +6504,80 @@ pub mod orders {
                 },
             )
         }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."orders" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."orders" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewOrder,
         ) -> impl ::std::future::Future<
             Output = Result<Order, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "product_id" = COALESCE($2::uuid, "public"."orders"."product_id"), "seller_id" = EXCLUDED."seller_id", "customer_id" = EXCLUDED."customer_id", "status" = COALESCE($5::"public"."order_status", "public"."orders"."status"), "channel" = EXCLUDED."channel", "total_amount" = EXCLUDED."total_amount", "created_at" = COALESCE($8::timestamp with time zone, "public"."orders"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."orders"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for OrderRepo {
+        type Row = Order;
+        type Key = ids::OrderId;
+        type Filter = OrderFilter;
+        type Sort = OrderSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $15::bigint"#,
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $15::bigint"#,
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("customer_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "customer_id", "id" LIMIT $15::bigint"#,
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("customer_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "customer_id" DESC, "id" DESC LIMIT $15::bigint"#,
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("seller_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "seller_id", "id" LIMIT $15::bigint"#,
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("seller_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "seller_id" DESC, "id" DESC LIMIT $15::bigint"#,
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::"public"."order_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "status", "id" LIMIT $15::bigint"#,
+            r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::"public"."order_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "status" DESC, "id" DESC LIMIT $15::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "customer_id asc",
+            "customer_id desc",
+            "seller_id asc",
+            "seller_id desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted")"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                OrderSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                OrderSort::CustomerId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.customer_id, &row.id))
+                }
+                OrderSort::SellerId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.seller_id, &row.id))
+                }
+                OrderSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderFilter {
@@ -7224,6 +6588,19 @@ pub mod orders {
             args.condition(&self.status);
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for OrderRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."orders" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
+    }
+    impl ::hubgen_runtime::table::Write for OrderRepo {
+        type New = NewOrder;
+        const INSERT: &'static str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."product_id", u."seller_id", u."customer_id", COALESCE(u."status", 'pending'), u."channel", u."total_amount", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::"public"."order_status"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."orders" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrder {
         const TABLE: &'static str = "\"public\".\"orders\"";
@@ -7258,10 +6635,8 @@ pub mod orders {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewOrder {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.product_id);
             args.column(rows, |r| &r.seller_id);
@@ -7271,6 +6646,7 @@ pub mod orders {
             args.column(rows, |r| &r.total_amount);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderPatch {
@@ -7693,152 +7069,69 @@ pub mod order_items {
             [OrderItemSort::Id, OrderItemSort::ProductId][index]
         }
     }
-    /// Queries on `public.order_items`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.order_items`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct OrderItemRepo;
     impl OrderItemRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderItemId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<OrderItem>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderItemId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_items" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::OrderItemId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<OrderItem>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderItemFilter,
-            page: &'a ::hubgen_runtime::PageRequest<OrderItemSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<OrderItem>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("product_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "product_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("product_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "product_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "product_id asc",
-                "product_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &OrderItem| match page.sort {
-                    OrderItemSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    OrderItemSort::ProductId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.product_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderItemFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderItemFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, OrderItem> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewOrderItem,
-        ) -> impl ::std::future::Future<
-            Output = Result<OrderItem, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrderItem],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."product_id", u."quantity", u."unit_price", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u("id", "order_id", "product_id", "quantity", "unit_price")"#;
-            const ONE: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrderItem],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::OrderItemId,
-            patch: &OrderItemPatch,
-        ) -> Result<OrderItem, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderItemId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."order_items" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewOrderItem,
         ) -> impl ::std::future::Future<
             Output = Result<OrderItem, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "product_id" = EXCLUDED."product_id", "quantity" = EXCLUDED."quantity", "unit_price" = EXCLUDED."unit_price" RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for OrderItemRepo {
+        type Row = OrderItem;
+        type Key = ids::OrderItemId;
+        type Filter = OrderItemFilter;
+        type Sort = OrderItemSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_items" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("product_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "product_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("product_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "product_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "product_id asc",
+            "product_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                OrderItemSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                OrderItemSort::ProductId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.product_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderItemFilter {
@@ -7846,6 +7139,15 @@ pub mod order_items {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.product_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for OrderItemRepo {
+        type New = NewOrderItem;
+        const INSERT: &'static str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."product_id", u."quantity", u."unit_price", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u("id", "order_id", "product_id", "quantity", "unit_price")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."order_items" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderItem {
         const TABLE: &'static str = "\"public\".\"order_items\"";
@@ -7858,6 +7160,10 @@ pub mod order_items {
         ];
         const STAGING: &'static str = "public_order_items";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for OrderItemRepo {
+        type Patch = OrderItemPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewOrderItem {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -7872,15 +7178,14 @@ pub mod order_items {
             sink.value(&self.quantity);
             sink.value(&self.unit_price);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewOrderItem {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
             args.column(rows, |r| &r.product_id);
             args.column(rows, |r| &r.quantity);
             args.column(rows, |r| &r.unit_price);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderItemPatch {
@@ -8362,117 +7667,14 @@ pub mod order_returns {
             [OrderReturnSort::Id][index]
         }
     }
-    /// Queries on `public.order_returns`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.order_returns`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct OrderReturnRepo;
     impl OrderReturnRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderReturnId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<OrderReturn>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderReturnId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::OrderReturnId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<OrderReturn>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderReturnFilter,
-            page: &'a ::hubgen_runtime::PageRequest<OrderReturnSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<OrderReturn>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &OrderReturn| match page.sort {
-                    OrderReturnSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderReturnFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."order_returns" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderReturnFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, OrderReturn> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewOrderReturn,
-        ) -> impl ::std::future::Future<
-            Output = Result<OrderReturn, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrderReturn],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", COALESCE(u."status", 'requested'), u."reason", u."approved_by", u."return_date", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrderReturn],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            tx: &mut impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            >,
             key: ids::OrderReturnId,
             patch: &OrderReturnPatch,
             expected_version: i32,
@@ -8501,30 +7703,70 @@ pub mod order_returns {
                 },
             )
         }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderReturnId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewOrderReturn,
         ) -> impl ::std::future::Future<
             Output = Result<OrderReturn, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "status" = COALESCE($3::character varying(20), "public"."order_returns"."status"), "reason" = COALESCE($4::text, "public"."order_returns"."reason"), "approved_by" = COALESCE($5::uuid, "public"."order_returns"."approved_by"), "return_date" = COALESCE($6::date, "public"."order_returns"."return_date"), "created_at" = COALESCE($7::timestamp with time zone, "public"."order_returns"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()), "version" = "public"."order_returns"."version" + 1 RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for OrderReturnRepo {
+        type Row = OrderReturn;
+        type Key = ids::OrderReturnId;
+        type Filter = OrderReturnFilter;
+        type Sort = OrderReturnSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."order_returns" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                OrderReturnSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderReturnFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for OrderReturnRepo {
+        type New = NewOrderReturn;
+        const INSERT: &'static str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", COALESCE(u."status", 'requested'), u."reason", u."approved_by", u."return_date", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderReturn {
         const TABLE: &'static str = "\"public\".\"order_returns\"";
@@ -8557,10 +7799,8 @@ pub mod order_returns {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewOrderReturn {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
             args.column(rows, |r| &r.status);
@@ -8569,6 +7809,7 @@ pub mod order_returns {
             args.column(rows, |r| &r.return_date);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderReturnPatch {
@@ -8939,172 +8180,99 @@ pub mod order_channel_meta {
             [OrderChannelMetaSort::Id][index]
         }
     }
-    /// Queries on `public.order_channel_meta`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.order_channel_meta`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct OrderChannelMetaRepo;
     impl OrderChannelMetaRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderChannelMetaId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderChannelMetaId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_channel_meta" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::OrderChannelMetaId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<OrderChannelMeta>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderChannelMetaFilter,
-            page: &'a ::hubgen_runtime::PageRequest<OrderChannelMetaSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<OrderChannelMeta>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &OrderChannelMeta| match page.sort {
-                    OrderChannelMetaSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a OrderChannelMetaFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."order_channel_meta" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &OrderChannelMetaFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, OrderChannelMeta> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `order_id` equal these values.
-        pub fn get_by_order_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_order_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             order_id: ids::OrderId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE "order_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (order_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewOrderChannelMeta,
-        ) -> impl ::std::future::Future<
-            Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrderChannelMeta],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."channel_type", COALESCE(u."channel_data", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u("id", "order_id", "channel_type", "channel_data")"#;
-            const ONE: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewOrderChannelMeta],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::OrderChannelMetaId,
-            patch: &OrderChannelMetaPatch,
-        ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::OrderChannelMetaId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewOrderChannelMeta,
         ) -> impl ::std::future::Future<
             Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `order_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_order_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_order_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewOrderChannelMeta,
         ) -> impl ::std::future::Future<
             Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("order_id") DO UPDATE SET "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for OrderChannelMetaRepo {
+        type Row = OrderChannelMeta;
+        type Key = ids::OrderChannelMetaId;
+        type Filter = OrderChannelMetaFilter;
+        type Sort = OrderChannelMetaSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_channel_meta" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."order_channel_meta" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                OrderChannelMetaSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderChannelMetaFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for OrderChannelMetaRepo {
+        type New = NewOrderChannelMeta;
+        const INSERT: &'static str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."channel_type", COALESCE(u."channel_data", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u("id", "order_id", "channel_type", "channel_data")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderChannelMeta {
         const TABLE: &'static str = "\"public\".\"order_channel_meta\"";
@@ -9116,6 +8284,10 @@ pub mod order_channel_meta {
         ];
         const STAGING: &'static str = "public_order_channel_meta";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for OrderChannelMetaRepo {
+        type Patch = OrderChannelMetaPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewOrderChannelMeta {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -9129,14 +8301,13 @@ pub mod order_channel_meta {
             sink.value(&self.channel_type);
             sink.or_default(&self.channel_data);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewOrderChannelMeta {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
             args.column(rows, |r| &r.channel_type);
             args.column(rows, |r| &r.channel_data);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderChannelMetaPatch {
@@ -9754,164 +8925,59 @@ pub mod address_book {
             [AddressBookSort::Id][index]
         }
     }
-    /// Queries on `public.address_book`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.address_book`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct AddressBookRepo;
     impl AddressBookRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AddressBookId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<AddressBook>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AddressBookId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<AddressBook>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AddressBookId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::AddressBookId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<AddressBook>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AddressBookFilter,
-            page: &'a ::hubgen_runtime::PageRequest<AddressBookSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<AddressBook>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &AddressBook| match page.sort {
-                    AddressBookSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AddressBookFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AddressBookFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, AddressBook> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewAddressBook,
-        ) -> impl ::std::future::Future<
-            Output = Result<AddressBook, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewAddressBook],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."address_type", 'shipping'), COALESCE(u."is_default", false), u."recipient_name", u."street_address", u."city", u."state", u."country", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewAddressBook],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::AddressBookId,
-            patch: &AddressBookPatch,
-        ) -> Result<AddressBook, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AddressBookId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."address_book" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::AddressBookId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."address_book" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewAddressBook,
         ) -> impl ::std::future::Future<
             Output = Result<AddressBook, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "address_type" = COALESCE($3::character varying(20), "public"."address_book"."address_type"), "is_default" = COALESCE($4::boolean, "public"."address_book"."is_default"), "recipient_name" = EXCLUDED."recipient_name", "street_address" = EXCLUDED."street_address", "city" = EXCLUDED."city", "state" = COALESCE($8::character varying(100), "public"."address_book"."state"), "country" = EXCLUDED."country", "created_at" = COALESCE($10::timestamp with time zone, "public"."address_book"."created_at"), "updated_at" = COALESCE($11::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for AddressBookRepo {
+        type Row = AddressBook;
+        type Key = ids::AddressBookId;
+        type Filter = AddressBookFilter;
+        type Sort = AddressBookSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted")"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                AddressBookSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for AddressBookFilter {
@@ -9919,6 +8985,19 @@ pub mod address_book {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for AddressBookRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."address_book" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
+    }
+    impl ::hubgen_runtime::table::Write for AddressBookRepo {
+        type New = NewAddressBook;
+        const INSERT: &'static str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."address_type", 'shipping'), COALESCE(u."is_default", false), u."recipient_name", u."street_address", u."city", u."state", u."country", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."address_book" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAddressBook {
         const TABLE: &'static str = "\"public\".\"address_book\"";
@@ -9937,6 +9016,10 @@ pub mod address_book {
         ];
         const STAGING: &'static str = "public_address_book";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for AddressBookRepo {
+        type Patch = AddressBookPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewAddressBook {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -9957,10 +9040,8 @@ pub mod address_book {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewAddressBook {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.address_type);
@@ -9972,6 +9053,7 @@ pub mod address_book {
             args.column(rows, |r| &r.country);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AddressBookPatch {
@@ -10522,167 +9604,61 @@ pub mod saved_payment_method {
             [SavedPaymentMethodSort::Id][index]
         }
     }
-    /// Queries on `public.saved_payment_method`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.saved_payment_method`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct SavedPaymentMethodRepo;
     impl SavedPaymentMethodRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SavedPaymentMethodId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SavedPaymentMethodId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SavedPaymentMethodId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::SavedPaymentMethodId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<SavedPaymentMethod>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SavedPaymentMethodFilter,
-            page: &'a ::hubgen_runtime::PageRequest<SavedPaymentMethodSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<SavedPaymentMethod>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &SavedPaymentMethod| match page.sort {
-                    SavedPaymentMethodSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SavedPaymentMethodFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted")"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SavedPaymentMethodFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, SavedPaymentMethod> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewSavedPaymentMethod,
-        ) -> impl ::std::future::Future<
-            Output = Result<SavedPaymentMethod, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSavedPaymentMethod],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."payment_type", COALESCE(u."is_default", false), u."card_last_four", u."expiry_month", u."expiry_year", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSavedPaymentMethod],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::SavedPaymentMethodId,
-            patch: &SavedPaymentMethodPatch,
-        ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SavedPaymentMethodId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SavedPaymentMethodId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewSavedPaymentMethod,
         ) -> impl ::std::future::Future<
             Output = Result<SavedPaymentMethod, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "payment_type" = EXCLUDED."payment_type", "is_default" = COALESCE($4::boolean, "public"."saved_payment_method"."is_default"), "card_last_four" = COALESCE($5::character(4), "public"."saved_payment_method"."card_last_four"), "expiry_month" = COALESCE($6::smallint, "public"."saved_payment_method"."expiry_month"), "expiry_year" = COALESCE($7::smallint, "public"."saved_payment_method"."expiry_year"), "created_at" = COALESCE($8::timestamp with time zone, "public"."saved_payment_method"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for SavedPaymentMethodRepo {
+        type Row = SavedPaymentMethod;
+        type Key = ids::SavedPaymentMethodId;
+        type Filter = SavedPaymentMethodFilter;
+        type Sort = SavedPaymentMethodSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted")"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                SavedPaymentMethodSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for SavedPaymentMethodFilter {
@@ -10690,6 +9666,19 @@ pub mod saved_payment_method {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for SavedPaymentMethodRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
+    }
+    impl ::hubgen_runtime::table::Write for SavedPaymentMethodRepo {
+        type New = NewSavedPaymentMethod;
+        const INSERT: &'static str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."payment_type", COALESCE(u."is_default", false), u."card_last_four", u."expiry_month", u."expiry_year", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSavedPaymentMethod {
         const TABLE: &'static str = "\"public\".\"saved_payment_method\"";
@@ -10706,6 +9695,10 @@ pub mod saved_payment_method {
         ];
         const STAGING: &'static str = "public_saved_payment_method";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for SavedPaymentMethodRepo {
+        type Patch = SavedPaymentMethodPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewSavedPaymentMethod {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -10724,10 +9717,8 @@ pub mod saved_payment_method {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewSavedPaymentMethod {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.payment_type);
@@ -10737,6 +9728,7 @@ pub mod saved_payment_method {
             args.column(rows, |r| &r.expiry_year);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SavedPaymentMethodPatch {
@@ -11230,90 +10222,14 @@ pub mod notification_preferences {
             [NotificationPreferenceSort::Id][index]
         }
     }
-    /// Queries on `public.notification_preferences`.
+    /// Queries on `public.notification_preferences`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct NotificationPreferenceRepo;
     impl NotificationPreferenceRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::NotificationPreferenceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<NotificationPreference>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::NotificationPreferenceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."notification_preferences" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::NotificationPreferenceId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<NotificationPreference>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a NotificationPreferenceFilter,
-            page: &'a ::hubgen_runtime::PageRequest<NotificationPreferenceSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<NotificationPreference>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &NotificationPreference| match page.sort {
-                    NotificationPreferenceSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a NotificationPreferenceFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."notification_preferences" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &NotificationPreferenceFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, NotificationPreference> {
-            const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `user_id`, `notification_type` equal these values.
         pub fn get_by_user_id_and_notification_type<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             user_id: ids::UserId,
             notification_type: String,
         ) -> impl ::std::future::Future<
@@ -11321,86 +10237,89 @@ pub mod notification_preferences {
         > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE "user_id" = $1::uuid AND "notification_type" = $2::character varying(50)"#;
             ::hubgen_runtime::repo::fetch_optional(
-                &mut *conn,
+                &mut *tx,
                 SQL,
                 (user_id, notification_type),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewNotificationPreference,
-        ) -> impl ::std::future::Future<
-            Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewNotificationPreference],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."notification_type", COALESCE(u."email_enabled", true), COALESCE(u."sms_enabled", false), COALESCE(u."push_enabled", true), COALESCE(u."in_app_enabled", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewNotificationPreference],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::NotificationPreferenceId,
-            patch: &NotificationPreferencePatch,
-        ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::NotificationPreferenceId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewNotificationPreference,
         ) -> impl ::std::future::Future<
             Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "notification_type" = EXCLUDED."notification_type", "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id`, `notification_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id_and_notification_type<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewNotificationPreference,
         ) -> impl ::std::future::Future<
             Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("user_id", "notification_type") DO UPDATE SET "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for NotificationPreferenceRepo {
+        type Row = NotificationPreference;
+        type Key = ids::NotificationPreferenceId;
+        type Filter = NotificationPreferenceFilter;
+        type Sort = NotificationPreferenceSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."notification_preferences" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."notification_preferences" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                NotificationPreferenceSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for NotificationPreferenceFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for NotificationPreferenceRepo {
+        type New = NewNotificationPreference;
+        const INSERT: &'static str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."notification_type", COALESCE(u."email_enabled", true), COALESCE(u."sms_enabled", false), COALESCE(u."push_enabled", true), COALESCE(u."in_app_enabled", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewNotificationPreference {
         const TABLE: &'static str = "\"public\".\"notification_preferences\"";
@@ -11418,6 +10337,10 @@ pub mod notification_preferences {
         const STAGING: &'static str = "public_notification_preferences";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for NotificationPreferenceRepo {
+        type Patch = NotificationPreferencePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewNotificationPreference {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -11434,10 +10357,8 @@ pub mod notification_preferences {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewNotificationPreference {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.notification_type);
@@ -11447,6 +10368,7 @@ pub mod notification_preferences {
             args.column(rows, |r| &r.in_app_enabled);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for NotificationPreferencePatch {
@@ -11952,130 +10874,26 @@ pub mod seller_onboarding {
             [SellerOnboardingSort::Id][index]
         }
     }
-    /// Queries on `public.seller_onboarding`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.seller_onboarding`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct SellerOnboardingRepo;
     impl SellerOnboardingRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerOnboardingId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<SellerOnboarding>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerOnboardingId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::SellerOnboardingId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<SellerOnboarding>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SellerOnboardingFilter,
-            page: &'a ::hubgen_runtime::PageRequest<SellerOnboardingSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<SellerOnboarding>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &SellerOnboarding| match page.sort {
-                    SellerOnboardingSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SellerOnboardingFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."seller_onboarding" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SellerOnboardingFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, SellerOnboarding> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `seller_id` equal these values.
-        pub fn get_by_seller_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_seller_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             seller_id: ids::SellerProfileId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<SellerOnboarding>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE "seller_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewSellerOnboarding,
-        ) -> impl ::std::future::Future<
-            Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSellerOnboarding],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", COALESCE(u."onboarding_status", 'started'), COALESCE(u."verification_status", 'pending'), u."submitted_at", u."verified_at", u."rejected_at", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::"public"."verification_status"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSellerOnboarding],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            tx: &mut impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            >,
             key: ids::SellerOnboardingId,
             patch: &SellerOnboardingPatch,
             expected_version: i32,
@@ -12104,40 +10922,84 @@ pub mod seller_onboarding {
                 },
             )
         }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SellerOnboardingId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewSellerOnboarding,
         ) -> impl ::std::future::Future<
             Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_seller_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_seller_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewSellerOnboarding,
         ) -> impl ::std::future::Future<
             Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for SellerOnboardingRepo {
+        type Row = SellerOnboarding;
+        type Key = ids::SellerOnboardingId;
+        type Filter = SellerOnboardingFilter;
+        type Sort = SellerOnboardingSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."seller_onboarding" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                SellerOnboardingSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for SellerOnboardingFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for SellerOnboardingRepo {
+        type New = NewSellerOnboarding;
+        const INSERT: &'static str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", COALESCE(u."onboarding_status", 'started'), COALESCE(u."verification_status", 'pending'), u."submitted_at", u."verified_at", u."rejected_at", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::"public"."verification_status"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSellerOnboarding {
         const TABLE: &'static str = "\"public\".\"seller_onboarding\"";
@@ -12172,10 +11034,8 @@ pub mod seller_onboarding {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewSellerOnboarding {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
             args.column(rows, |r| &r.onboarding_status);
@@ -12185,6 +11045,7 @@ pub mod seller_onboarding {
             args.column(rows, |r| &r.rejected_at);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SellerOnboardingPatch {
@@ -12673,149 +11534,73 @@ pub mod kyc_document {
             [KycDocumentSort::Id][index]
         }
     }
-    /// Queries on `public.kyc_document`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.kyc_document`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct KycDocumentRepo;
     impl KycDocumentRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KycDocumentId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<KycDocument>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KycDocumentId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_document" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::KycDocumentId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<KycDocument>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a KycDocumentFilter,
-            page: &'a ::hubgen_runtime::PageRequest<KycDocumentSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<KycDocument>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &KycDocument| match page.sort {
-                    KycDocumentSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a KycDocumentFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."kyc_document" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KycDocumentFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, KycDocument> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewKycDocument,
-        ) -> impl ::std::future::Future<
-            Output = Result<KycDocument, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewKycDocument],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_onboarding_id", u."document_type", u."document_url", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewKycDocument],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::KycDocumentId,
-            patch: &KycDocumentPatch,
-        ) -> Result<KycDocument, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KycDocumentId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewKycDocument,
         ) -> impl ::std::future::Future<
             Output = Result<KycDocument, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_onboarding_id" = EXCLUDED."seller_onboarding_id", "document_type" = EXCLUDED."document_type", "document_url" = EXCLUDED."document_url", "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_document"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_document"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for KycDocumentRepo {
+        type Row = KycDocument;
+        type Key = ids::KycDocumentId;
+        type Filter = KycDocumentFilter;
+        type Sort = KycDocumentSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_document" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."kyc_document" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                KycDocumentSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for KycDocumentFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for KycDocumentRepo {
+        type New = NewKycDocument;
+        const INSERT: &'static str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_onboarding_id", u."document_type", u."document_url", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKycDocument {
         const TABLE: &'static str = "\"public\".\"kyc_document\"";
@@ -12830,6 +11615,10 @@ pub mod kyc_document {
         ];
         const STAGING: &'static str = "public_kyc_document";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for KycDocumentRepo {
+        type Patch = KycDocumentPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewKycDocument {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -12846,10 +11635,8 @@ pub mod kyc_document {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewKycDocument {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_onboarding_id);
             args.column(rows, |r| &r.document_type);
@@ -12857,6 +11644,7 @@ pub mod kyc_document {
             args.column(rows, |r| &r.verification_status);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for KycDocumentPatch {
@@ -13335,167 +12123,97 @@ pub mod kyc_info {
             [KycInfoSort::Id][index]
         }
     }
-    /// Queries on `public.kyc_info`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.kyc_info`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct KycInfoRepo;
     impl KycInfoRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KycInfoId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<KycInfo>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KycInfoId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_info" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::KycInfoId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<KycInfo>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a KycInfoFilter,
-            page: &'a ::hubgen_runtime::PageRequest<KycInfoSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<KycInfo>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &KycInfo| match page.sort {
-                    KycInfoSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a KycInfoFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."kyc_info" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KycInfoFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, KycInfo> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `seller_id` equal these values.
-        pub fn get_by_seller_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_seller_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             seller_id: ids::SellerOnboardingId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<KycInfo>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE "seller_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewKycInfo,
-        ) -> impl ::std::future::Future<
-            Output = Result<KycInfo, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewKycInfo],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."business_registration_number", u."tax_id", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewKycInfo],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::KycInfoId,
-            patch: &KycInfoPatch,
-        ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KycInfoId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewKycInfo,
         ) -> impl ::std::future::Future<
             Output = Result<KycInfo, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_seller_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_seller_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewKycInfo,
         ) -> impl ::std::future::Future<
             Output = Result<KycInfo, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for KycInfoRepo {
+        type Row = KycInfo;
+        type Key = ids::KycInfoId;
+        type Filter = KycInfoFilter;
+        type Sort = KycInfoSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_info" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."kyc_info" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                KycInfoSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for KycInfoFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for KycInfoRepo {
+        type New = NewKycInfo;
+        const INSERT: &'static str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."business_registration_number", u."tax_id", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKycInfo {
         const TABLE: &'static str = "\"public\".\"kyc_info\"";
@@ -13510,6 +12228,10 @@ pub mod kyc_info {
         ];
         const STAGING: &'static str = "public_kyc_info";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for KycInfoRepo {
+        type Patch = KycInfoPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewKycInfo {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -13526,10 +12248,8 @@ pub mod kyc_info {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewKycInfo {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
             args.column(rows, |r| &r.business_registration_number);
@@ -13537,6 +12257,7 @@ pub mod kyc_info {
             args.column(rows, |r| &r.verification_status);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for KycInfoPatch {
@@ -13977,157 +12698,71 @@ pub mod storefront_theme {
             [StorefrontThemeSort::Id, StorefrontThemeSort::TenantId][index]
         }
     }
-    /// Queries on `public.storefront_theme`.
+    /// Queries on `public.storefront_theme`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct StorefrontThemeRepo;
     impl StorefrontThemeRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::StorefrontThemeId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<StorefrontTheme>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::StorefrontThemeId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_theme" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::StorefrontThemeId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<StorefrontTheme>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a StorefrontThemeFilter,
-            page: &'a ::hubgen_runtime::PageRequest<StorefrontThemeSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<StorefrontTheme>,
-                ::hubgen_runtime::Error,
-            >,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "tenant_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "tenant_id asc",
-                "tenant_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &StorefrontTheme| match page.sort {
-                    StorefrontThemeSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    StorefrontThemeSort::TenantId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a StorefrontThemeFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &StorefrontThemeFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, StorefrontTheme> {
-            const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewStorefrontTheme,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontTheme, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewStorefrontTheme],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", COALESCE(u."is_system", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewStorefrontTheme],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::StorefrontThemeId,
-            patch: &StorefrontThemePatch,
-        ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::StorefrontThemeId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewStorefrontTheme,
         ) -> impl ::std::future::Future<
             Output = Result<StorefrontTheme, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($3::text, "public"."storefront_theme"."description"), "is_system" = COALESCE($4::boolean, "public"."storefront_theme"."is_system"), "tenant_id" = COALESCE($5::uuid, "public"."storefront_theme"."tenant_id"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_theme"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for StorefrontThemeRepo {
+        type Row = StorefrontTheme;
+        type Key = ids::StorefrontThemeId;
+        type Filter = StorefrontThemeFilter;
+        type Sort = StorefrontThemeSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_theme" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "tenant_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "tenant_id asc",
+            "tenant_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                StorefrontThemeSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+                StorefrontThemeSort::TenantId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontThemeFilter {
@@ -14135,6 +12770,15 @@ pub mod storefront_theme {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.tenant_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for StorefrontThemeRepo {
+        type New = NewStorefrontTheme;
+        const INSERT: &'static str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", COALESCE(u."is_system", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontTheme {
         const TABLE: &'static str = "\"public\".\"storefront_theme\"";
@@ -14150,6 +12794,10 @@ pub mod storefront_theme {
         const STAGING: &'static str = "public_storefront_theme";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for StorefrontThemeRepo {
+        type Patch = StorefrontThemePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontTheme {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -14164,10 +12812,8 @@ pub mod storefront_theme {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewStorefrontTheme {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.description);
@@ -14175,6 +12821,7 @@ pub mod storefront_theme {
             args.column(rows, |r| &r.tenant_id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontThemePatch {
@@ -14582,189 +13229,121 @@ pub mod storefront {
             [StorefrontSort::Id][index]
         }
     }
-    /// Queries on `public.storefront`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.storefront`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct StorefrontRepo;
     impl StorefrontRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Storefront>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::StorefrontId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Storefront>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontFilter,
-            page: &'a ::hubgen_runtime::PageRequest<StorefrontSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Storefront>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Storefront| match page.sort {
-                    StorefrontSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Storefront> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id` equal these values.
-        pub fn get_by_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Storefront>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "tenant_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id,))
         }
         /// The row whose `custom_domain` equal these values.
-        pub fn get_by_custom_domain<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_custom_domain<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             custom_domain: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Storefront>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "custom_domain" = $1::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (custom_domain,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewStorefront,
-        ) -> impl ::std::future::Future<
-            Output = Result<Storefront, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefront],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."theme_id", COALESCE(u."is_published", false), u."custom_domain", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefront],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::StorefrontId,
-            patch: &StorefrontPatch,
-        ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."storefront" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefront,
         ) -> impl ::std::future::Future<
             Output = Result<Storefront, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefront,
         ) -> impl ::std::future::Future<
             Output = Result<Storefront, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `custom_domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_custom_domain<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_custom_domain<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefront,
         ) -> impl ::std::future::Future<
             Output = Result<Storefront, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("custom_domain") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for StorefrontRepo {
+        type Row = Storefront;
+        type Key = ids::StorefrontId;
+        type Filter = StorefrontFilter;
+        type Sort = StorefrontSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                StorefrontSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for StorefrontRepo {
+        type New = NewStorefront;
+        const INSERT: &'static str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."theme_id", COALESCE(u."is_published", false), u."custom_domain", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."storefront" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefront {
         const TABLE: &'static str = "\"public\".\"storefront\"";
@@ -14778,6 +13357,10 @@ pub mod storefront {
         ];
         const STAGING: &'static str = "public_storefront";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for StorefrontRepo {
+        type Patch = StorefrontPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefront {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -14793,16 +13376,15 @@ pub mod storefront {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewStorefront {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.theme_id);
             args.column(rows, |r| &r.is_published);
             args.column(rows, |r| &r.custom_domain);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontPatch {
@@ -15220,96 +13802,20 @@ pub mod storefront_versions {
             [StorefrontVersionSort::Id][index]
         }
     }
-    /// Queries on `public.storefront_versions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.storefront_versions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct StorefrontVersionRepo;
     impl StorefrontVersionRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontVersionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<StorefrontVersion>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontVersionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_versions" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::StorefrontVersionId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<StorefrontVersion>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontVersionFilter,
-            page: &'a ::hubgen_runtime::PageRequest<StorefrontVersionSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<StorefrontVersion>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &StorefrontVersion| match page.sort {
-                    StorefrontVersionSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontVersionFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_versions" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontVersionFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, StorefrontVersion> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `storefront_id`, `version` equal these values.
-        pub fn get_by_tenant_id_and_storefront_id_and_version<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_storefront_id_and_version<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             storefront_id: ids::StorefrontId,
             version: i32,
         ) -> impl ::std::future::Future<
             Output = Result<Option<StorefrontVersion>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE "tenant_id" = $1::uuid AND "storefront_id" = $2::uuid AND "version" = $3::integer"#;
             ::hubgen_runtime::repo::fetch_optional(
                 &mut *tx,
@@ -15317,81 +13823,84 @@ pub mod storefront_versions {
                 (tenant_id, storefront_id, version),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewStorefrontVersion,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontVersion],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."version", u."content", COALESCE(u."published_at", now()), u."published_by", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u("id", "storefront_id", "version", "content", "published_at", "published_by")"#;
-            const ONE: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontVersion],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::StorefrontVersionId,
-            patch: &StorefrontVersionPatch,
-        ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontVersionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefrontVersion,
         ) -> impl ::std::future::Future<
             Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "version" = EXCLUDED."version", "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `storefront_id`, `version` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_storefront_id_and_version<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_storefront_id_and_version<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefrontVersion,
         ) -> impl ::std::future::Future<
             Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("tenant_id", "storefront_id", "version") DO UPDATE SET "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for StorefrontVersionRepo {
+        type Row = StorefrontVersion;
+        type Key = ids::StorefrontVersionId;
+        type Filter = StorefrontVersionFilter;
+        type Sort = StorefrontVersionSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_versions" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_versions" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                StorefrontVersionSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontVersionFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for StorefrontVersionRepo {
+        type New = NewStorefrontVersion;
+        const INSERT: &'static str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."version", u."content", COALESCE(u."published_at", now()), u."published_by", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u("id", "storefront_id", "version", "content", "published_at", "published_by")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontVersion {
         const TABLE: &'static str = "\"public\".\"storefront_versions\"";
@@ -15405,6 +13914,10 @@ pub mod storefront_versions {
         ];
         const STAGING: &'static str = "public_storefront_versions";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for StorefrontVersionRepo {
+        type Patch = StorefrontVersionPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontVersion {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -15420,16 +13933,15 @@ pub mod storefront_versions {
             sink.or_default(&self.published_at);
             sink.value(&self.published_by);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewStorefrontVersion {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
             args.column(rows, |r| &r.version);
             args.column(rows, |r| &r.content);
             args.column(rows, |r| &r.published_at);
             args.column(rows, |r| &r.published_by);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontVersionPatch {
@@ -15838,152 +14350,75 @@ pub mod storefront_drafts {
             [StorefrontDraftSort::Id][index]
         }
     }
-    /// Queries on `public.storefront_drafts`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.storefront_drafts`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct StorefrontDraftRepo;
     impl StorefrontDraftRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontDraftId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<StorefrontDraft>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontDraftId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_drafts" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::StorefrontDraftId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<StorefrontDraft>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontDraftFilter,
-            page: &'a ::hubgen_runtime::PageRequest<StorefrontDraftSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<StorefrontDraft>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &StorefrontDraft| match page.sort {
-                    StorefrontDraftSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontDraftFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_drafts" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontDraftFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, StorefrontDraft> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewStorefrontDraft,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontDraft, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontDraft],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."content", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "storefront_id", "content", "created_by", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontDraft],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::StorefrontDraftId,
-            patch: &StorefrontDraftPatch,
-        ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontDraftId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefrontDraft,
         ) -> impl ::std::future::Future<
             Output = Result<StorefrontDraft, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "content" = EXCLUDED."content", "created_by" = COALESCE($4::uuid, "public"."storefront_drafts"."created_by"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront_drafts"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for StorefrontDraftRepo {
+        type Row = StorefrontDraft;
+        type Key = ids::StorefrontDraftId;
+        type Filter = StorefrontDraftFilter;
+        type Sort = StorefrontDraftSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_drafts" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_drafts" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                StorefrontDraftSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontDraftFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for StorefrontDraftRepo {
+        type New = NewStorefrontDraft;
+        const INSERT: &'static str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."content", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "storefront_id", "content", "created_by", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontDraft {
         const TABLE: &'static str = "\"public\".\"storefront_drafts\"";
@@ -15997,6 +14432,10 @@ pub mod storefront_drafts {
         ];
         const STAGING: &'static str = "public_storefront_drafts";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for StorefrontDraftRepo {
+        type Patch = StorefrontDraftPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontDraft {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -16012,16 +14451,15 @@ pub mod storefront_drafts {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewStorefrontDraft {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
             args.column(rows, |r| &r.content);
             args.column(rows, |r| &r.created_by);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontDraftPatch {
@@ -16459,152 +14897,75 @@ pub mod storefront_asset {
             [StorefrontAssetSort::Id][index]
         }
     }
-    /// Queries on `public.storefront_asset`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.storefront_asset`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct StorefrontAssetRepo;
     impl StorefrontAssetRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontAssetId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<StorefrontAsset>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontAssetId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_asset" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::StorefrontAssetId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<StorefrontAsset>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontAssetFilter,
-            page: &'a ::hubgen_runtime::PageRequest<StorefrontAssetSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<StorefrontAsset>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &StorefrontAsset| match page.sort {
-                    StorefrontAssetSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontAssetFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_asset" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontAssetFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, StorefrontAsset> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewStorefrontAsset,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontAsset, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontAsset],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."file_name", u."file_type", u."url", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontAsset],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::StorefrontAssetId,
-            patch: &StorefrontAssetPatch,
-        ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontAssetId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefrontAsset,
         ) -> impl ::std::future::Future<
             Output = Result<StorefrontAsset, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "file_name" = EXCLUDED."file_name", "file_type" = EXCLUDED."file_type", "url" = EXCLUDED."url", "created_by" = COALESCE($5::uuid, "public"."storefront_asset"."created_by"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_asset"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for StorefrontAssetRepo {
+        type Row = StorefrontAsset;
+        type Key = ids::StorefrontAssetId;
+        type Filter = StorefrontAssetFilter;
+        type Sort = StorefrontAssetSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_asset" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_asset" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                StorefrontAssetSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontAssetFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for StorefrontAssetRepo {
+        type New = NewStorefrontAsset;
+        const INSERT: &'static str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."file_name", u."file_type", u."url", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontAsset {
         const TABLE: &'static str = "\"public\".\"storefront_asset\"";
@@ -16619,6 +14980,10 @@ pub mod storefront_asset {
         ];
         const STAGING: &'static str = "public_storefront_asset";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for StorefrontAssetRepo {
+        type Patch = StorefrontAssetPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontAsset {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -16635,10 +15000,8 @@ pub mod storefront_asset {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewStorefrontAsset {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.file_name);
             args.column(rows, |r| &r.file_type);
@@ -16646,6 +15009,7 @@ pub mod storefront_asset {
             args.column(rows, |r| &r.created_by);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontAssetPatch {
@@ -17090,152 +15454,75 @@ pub mod storefront_banner {
             [StorefrontBannerSort::Id][index]
         }
     }
-    /// Queries on `public.storefront_banner`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.storefront_banner`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct StorefrontBannerRepo;
     impl StorefrontBannerRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontBannerId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<StorefrontBanner>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontBannerId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_banner" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::StorefrontBannerId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<StorefrontBanner>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontBannerFilter,
-            page: &'a ::hubgen_runtime::PageRequest<StorefrontBannerSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<StorefrontBanner>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &StorefrontBanner| match page.sort {
-                    StorefrontBannerSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a StorefrontBannerFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_banner" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &StorefrontBannerFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, StorefrontBanner> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewStorefrontBanner,
-        ) -> impl ::std::future::Future<
-            Output = Result<StorefrontBanner, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontBanner],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."asset_id", COALESCE(u."is_active", true), COALESCE(u."banner_type", 'hero'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewStorefrontBanner],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::StorefrontBannerId,
-            patch: &StorefrontBannerPatch,
-        ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::StorefrontBannerId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewStorefrontBanner,
         ) -> impl ::std::future::Future<
             Output = Result<StorefrontBanner, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "asset_id" = EXCLUDED."asset_id", "is_active" = COALESCE($4::boolean, "public"."storefront_banner"."is_active"), "banner_type" = COALESCE($5::character varying(30), "public"."storefront_banner"."banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_banner"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for StorefrontBannerRepo {
+        type Row = StorefrontBanner;
+        type Key = ids::StorefrontBannerId;
+        type Filter = StorefrontBannerFilter;
+        type Sort = StorefrontBannerSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_banner" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_banner" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                StorefrontBannerSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontBannerFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for StorefrontBannerRepo {
+        type New = NewStorefrontBanner;
+        const INSERT: &'static str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."asset_id", COALESCE(u."is_active", true), COALESCE(u."banner_type", 'hero'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontBanner {
         const TABLE: &'static str = "\"public\".\"storefront_banner\"";
@@ -17250,6 +15537,10 @@ pub mod storefront_banner {
         ];
         const STAGING: &'static str = "public_storefront_banner";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for StorefrontBannerRepo {
+        type Patch = StorefrontBannerPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontBanner {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -17266,10 +15557,8 @@ pub mod storefront_banner {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewStorefrontBanner {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
             args.column(rows, |r| &r.asset_id);
@@ -17277,6 +15566,7 @@ pub mod storefront_banner {
             args.column(rows, |r| &r.banner_type);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontBannerPatch {
@@ -17736,152 +16026,75 @@ pub mod conversation_history {
             [ConversationHistorySort::Id][index]
         }
     }
-    /// Queries on `public.conversation_history`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.conversation_history`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ConversationHistoryRepo;
     impl ConversationHistoryRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationHistoryId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<ConversationHistory>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationHistoryId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_history" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::ConversationHistoryId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<ConversationHistory>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationHistoryFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ConversationHistorySort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<ConversationHistory>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &ConversationHistory| match page.sort {
-                    ConversationHistorySort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationHistoryFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."conversation_history" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationHistoryFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, ConversationHistory> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewConversationHistory,
-        ) -> impl ::std::future::Future<
-            Output = Result<ConversationHistory, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversationHistory],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."channel_id", u."customer_id", u."message", u."direction", COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u("id", "channel_id", "customer_id", "message", "direction", "created_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversationHistory],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::ConversationHistoryId,
-            patch: &ConversationHistoryPatch,
-        ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationHistoryId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewConversationHistory,
         ) -> impl ::std::future::Future<
             Output = Result<ConversationHistory, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "channel_id" = EXCLUDED."channel_id", "customer_id" = COALESCE($3::uuid, "public"."conversation_history"."customer_id"), "message" = EXCLUDED."message", "direction" = EXCLUDED."direction", "created_at" = COALESCE($6::timestamp with time zone, "public"."conversation_history"."created_at") RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ConversationHistoryRepo {
+        type Row = ConversationHistory;
+        type Key = ids::ConversationHistoryId;
+        type Filter = ConversationHistoryFilter;
+        type Sort = ConversationHistorySort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_history" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversation_history" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ConversationHistorySort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationHistoryFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for ConversationHistoryRepo {
+        type New = NewConversationHistory;
+        const INSERT: &'static str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."channel_id", u."customer_id", u."message", u."direction", COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u("id", "channel_id", "customer_id", "message", "direction", "created_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversationHistory {
         const TABLE: &'static str = "\"public\".\"conversation_history\"";
@@ -17895,6 +16108,10 @@ pub mod conversation_history {
         ];
         const STAGING: &'static str = "public_conversation_history";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for ConversationHistoryRepo {
+        type Patch = ConversationHistoryPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversationHistory {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -17910,16 +16127,15 @@ pub mod conversation_history {
             sink.value(&self.direction);
             sink.or_default(&self.created_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewConversationHistory {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.channel_id);
             args.column(rows, |r| &r.customer_id);
             args.column(rows, |r| &r.message);
             args.column(rows, |r| &r.direction);
             args.column(rows, |r| &r.created_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationHistoryPatch {
@@ -18323,152 +16539,75 @@ pub mod conversation_event {
             [ConversationEventSort::Id][index]
         }
     }
-    /// Queries on `public.conversation_event`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.conversation_event`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ConversationEventRepo;
     impl ConversationEventRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationEventId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<ConversationEvent>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationEventId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_event" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::ConversationEventId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<ConversationEvent>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationEventFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ConversationEventSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<ConversationEvent>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &ConversationEvent| match page.sort {
-                    ConversationEventSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationEventFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."conversation_event" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationEventFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, ConversationEvent> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewConversationEvent,
-        ) -> impl ::std::future::Future<
-            Output = Result<ConversationEvent, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversationEvent],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."event_type", COALESCE(u."metadata", '{}'), COALESCE(u."created_at", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u("id", "conversation_id", "event_type", "metadata", "created_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversationEvent],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::ConversationEventId,
-            patch: &ConversationEventPatch,
-        ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationEventId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewConversationEvent,
         ) -> impl ::std::future::Future<
             Output = Result<ConversationEvent, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "event_type" = EXCLUDED."event_type", "metadata" = COALESCE($4::jsonb, "public"."conversation_event"."metadata"), "created_at" = COALESCE($5::timestamp with time zone, "public"."conversation_event"."created_at") RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ConversationEventRepo {
+        type Row = ConversationEvent;
+        type Key = ids::ConversationEventId;
+        type Filter = ConversationEventFilter;
+        type Sort = ConversationEventSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_event" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversation_event" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ConversationEventSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationEventFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for ConversationEventRepo {
+        type New = NewConversationEvent;
+        const INSERT: &'static str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."event_type", COALESCE(u."metadata", '{}'), COALESCE(u."created_at", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u("id", "conversation_id", "event_type", "metadata", "created_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversationEvent {
         const TABLE: &'static str = "\"public\".\"conversation_event\"";
@@ -18481,6 +16620,10 @@ pub mod conversation_event {
         ];
         const STAGING: &'static str = "public_conversation_event";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for ConversationEventRepo {
+        type Patch = ConversationEventPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversationEvent {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -18495,15 +16638,14 @@ pub mod conversation_event {
             sink.or_default(&self.metadata);
             sink.or_default(&self.created_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewConversationEvent {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.event_type);
             args.column(rows, |r| &r.metadata);
             args.column(rows, |r| &r.created_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationEventPatch {
@@ -18955,147 +17097,73 @@ pub mod complaints {
             [ComplaintSort::Id][index]
         }
     }
-    /// Queries on `public.complaints`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.complaints`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ComplaintRepo;
     impl ComplaintRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ComplaintId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Complaint>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ComplaintId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."complaints" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::ComplaintId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Complaint>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ComplaintFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ComplaintSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Complaint>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Complaint| match page.sort {
-                    ComplaintSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ComplaintFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."complaints" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ComplaintFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Complaint> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewComplaint,
-        ) -> impl ::std::future::Future<
-            Output = Result<Complaint, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewComplaint],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."order_id", u."description", COALESCE(u."status", 'open'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "order_id", "description", "status", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewComplaint],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::ComplaintId,
-            patch: &ComplaintPatch,
-        ) -> Result<Complaint, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ComplaintId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."complaints" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewComplaint,
         ) -> impl ::std::future::Future<
             Output = Result<Complaint, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "order_id" = COALESCE($3::uuid, "public"."complaints"."order_id"), "description" = EXCLUDED."description", "status" = COALESCE($5::character varying(20), "public"."complaints"."status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."complaints"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ComplaintRepo {
+        type Row = Complaint;
+        type Key = ids::ComplaintId;
+        type Filter = ComplaintFilter;
+        type Sort = ComplaintSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."complaints" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."complaints" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ComplaintSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ComplaintFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for ComplaintRepo {
+        type New = NewComplaint;
+        const INSERT: &'static str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."order_id", u."description", COALESCE(u."status", 'open'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "order_id", "description", "status", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."complaints" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewComplaint {
         const TABLE: &'static str = "\"public\".\"complaints\"";
@@ -19110,6 +17178,10 @@ pub mod complaints {
         ];
         const STAGING: &'static str = "public_complaints";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for ComplaintRepo {
+        type Patch = ComplaintPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewComplaint {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -19126,10 +17198,8 @@ pub mod complaints {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewComplaint {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.order_id);
@@ -19137,6 +17207,7 @@ pub mod complaints {
             args.column(rows, |r| &r.status);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ComplaintPatch {
@@ -19570,147 +17641,73 @@ pub mod violations {
             [ViolationSort::Id][index]
         }
     }
-    /// Queries on `public.violations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.violations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ViolationRepo;
     impl ViolationRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ViolationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Violation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ViolationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."violations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::ViolationId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Violation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ViolationFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ViolationSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Violation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Violation| match page.sort {
-                    ViolationSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ViolationFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."violations" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ViolationFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Violation> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewViolation,
-        ) -> impl ::std::future::Future<
-            Output = Result<Violation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewViolation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."violation_type", COALESCE(u."severity", 'low'), COALESCE(u."details", '{}'), COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u("id", "user_id", "violation_type", "severity", "details", "created_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewViolation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::ViolationId,
-            patch: &ViolationPatch,
-        ) -> Result<Violation, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ViolationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."violations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewViolation,
         ) -> impl ::std::future::Future<
             Output = Result<Violation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "violation_type" = EXCLUDED."violation_type", "severity" = COALESCE($4::character varying(10), "public"."violations"."severity"), "details" = COALESCE($5::jsonb, "public"."violations"."details"), "created_at" = COALESCE($6::timestamp with time zone, "public"."violations"."created_at") RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ViolationRepo {
+        type Row = Violation;
+        type Key = ids::ViolationId;
+        type Filter = ViolationFilter;
+        type Sort = ViolationSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."violations" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."violations" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ViolationSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ViolationFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for ViolationRepo {
+        type New = NewViolation;
+        const INSERT: &'static str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."violation_type", COALESCE(u."severity", 'low'), COALESCE(u."details", '{}'), COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u("id", "user_id", "violation_type", "severity", "details", "created_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."violations" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewViolation {
         const TABLE: &'static str = "\"public\".\"violations\"";
@@ -19724,6 +17721,10 @@ pub mod violations {
         ];
         const STAGING: &'static str = "public_violations";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for ViolationRepo {
+        type Patch = ViolationPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewViolation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -19739,16 +17740,15 @@ pub mod violations {
             sink.or_default(&self.details);
             sink.or_default(&self.created_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewViolation {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.violation_type);
             args.column(rows, |r| &r.severity);
             args.column(rows, |r| &r.details);
             args.column(rows, |r| &r.created_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ViolationPatch {
@@ -20211,103 +18211,62 @@ pub mod audit_logs {
             [AuditLogSort::PrimaryKey, AuditLogSort::EntityType][index]
         }
     }
-    /// Queries on `public.audit_logs`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. The hub's audit log: the audit trigger of each audited table writes it, so there are no write methods.
+    /// Queries on `public.audit_logs`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. The hub's audit log: the audit trigger of each audited table writes it, so there are no write methods. Its methods are those of the `hubgen_runtime::table` traits it implements: `use <hub crate>::prelude::*` brings them into scope.
     pub struct AuditLogRepo;
-    impl AuditLogRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<AuditLog>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, key)
+    impl ::hubgen_runtime::table::Table for AuditLogRepo {
+        type Row = AuditLog;
+        type Key = (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>);
+        type Filter = AuditLogFilter;
+        type Sort = AuditLogSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ("id", "occurred_at") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp with time zone[])) ORDER BY "id", "occurred_at""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id", "occurred_at" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id" DESC, "occurred_at" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("entity_type", "id", "occurred_at") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "entity_type", "id", "occurred_at" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("entity_type", "id", "occurred_at") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "entity_type" DESC, "id" DESC, "occurred_at" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "primary_key asc",
+            "primary_key desc",
+            "entity_type asc",
+            "entity_type desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool) ORDER BY "id", "occurred_at""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key.0);
+            args.add(key.1);
         }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, key)
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys.iter().map(|k| k.0).collect::<Vec<_>>());
+            args.add(keys.iter().map(|k| k.1).collect::<Vec<_>>());
         }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [(::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>)],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<AuditLog>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ("id", "occurred_at") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp with time zone[])) ORDER BY "id", "occurred_at""#;
-            ::hubgen_runtime::repo::fetch_all(
-                &mut *tx,
-                SQL,
-                (
-                    keys.iter().map(|k| k.0).collect::<Vec<_>>(),
-                    keys.iter().map(|k| k.1).collect::<Vec<_>>(),
-                ),
-            )
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
         }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AuditLogFilter,
-            page: &'a ::hubgen_runtime::PageRequest<AuditLogSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<AuditLog>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id", "occurred_at" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id" DESC, "occurred_at" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("entity_type", "id", "occurred_at") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "entity_type", "id", "occurred_at" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("entity_type", "id", "occurred_at") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "entity_type" DESC, "id" DESC, "occurred_at" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "primary_key asc",
-                "primary_key desc",
-                "entity_type asc",
-                "entity_type desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &AuditLog| match page.sort {
-                    AuditLogSort::PrimaryKey => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id, &row.occurred_at))
-                    }
-                    AuditLogSort::EntityType => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.entity_type, &row.id, &row.occurred_at),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a AuditLogFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &AuditLogFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, AuditLog> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool) ORDER BY "id", "occurred_at""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                AuditLogSort::PrimaryKey => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id, &row.occurred_at))
+                }
+                AuditLogSort::EntityType => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.entity_type, &row.id, &row.occurred_at),
+                    )
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for AuditLogFilter {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
@@ -859,242 +859,171 @@ pub mod tenants {
             ][index]
         }
     }
-    /// Queries on `public.tenants`.
+    /// Queries on `public.tenants`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantRepo;
     impl TenantRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::TenantId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 10usize] = [
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("email", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "email", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("email", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "email" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "subscription_status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("subscription_status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "subscription_status" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "subscription_status", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("subscription_status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "subscription_status" IS NOT NULL ELSE ("subscription_status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "subscription_status" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "crisp_website_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("crisp_website_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) OR "crisp_website_id" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "crisp_website_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("crisp_website_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "crisp_website_id" IS NOT NULL ELSE ("crisp_website_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "crisp_website_id" DESC, "id" DESC LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tidio_website_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tidio_website_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) OR "tidio_website_id" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "tidio_website_id", "id" LIMIT $18::bigint"#,
-                r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tidio_website_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tidio_website_id" IS NOT NULL ELSE ("tidio_website_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "tidio_website_id" DESC, "id" DESC LIMIT $18::bigint"#,
-            ];
-            const ORDERS: [&str; 10usize] = [
-                "id asc",
-                "id desc",
-                "email asc",
-                "email desc",
-                "subscription_status asc",
-                "subscription_status desc",
-                "crisp_website_id asc",
-                "crisp_website_id desc",
-                "tidio_website_id asc",
-                "tidio_website_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Tenant| match page.sort {
-                    TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    TenantSort::Email => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
-                    }
-                    TenantSort::SubscriptionStatus => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.subscription_status, &row.id),
-                        )
-                    }
-                    TenantSort::CrispWebsiteId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.crisp_website_id, &row.id),
-                        )
-                    }
-                    TenantSort::TidioWebsiteId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tidio_website_id, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "subscription_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "subscription_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "subscription_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("subscription_status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "crisp_website_id" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "crisp_website_id" < $11::character varying(255)) AND ($12::bool IS NULL OR ("crisp_website_id" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR "tidio_website_id" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR "tidio_website_id" < $15::character varying(255)) AND ($16::bool IS NULL OR ("tidio_website_id" IS NULL) = $16::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
-            const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "subscription_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "subscription_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "subscription_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("subscription_status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "crisp_website_id" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "crisp_website_id" < $11::character varying(255)) AND ($12::bool IS NULL OR ("crisp_website_id" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR "tidio_website_id" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR "tidio_website_id" < $15::character varying(255)) AND ($16::bool IS NULL OR ("tidio_website_id" IS NULL) = $16::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `email` equal these values.
         pub fn get_by_email<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             email: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "email" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (email,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (email,))
         }
         /// The row whose `crisp_website_id` equal these values.
         pub fn get_by_crisp_website_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             crisp_website_id: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "crisp_website_id" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (crisp_website_id,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (crisp_website_id,))
         }
         /// The row whose `tidio_website_id` equal these values.
         pub fn get_by_tidio_website_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             tidio_website_id: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "tidio_website_id" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (tidio_website_id,))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewTenant,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."email", COALESCE(u."subscription_status", 'trial'), COALESCE(u."subscription_plan", 'basic'), u."crisp_website_id", u."tidio_website_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(50)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(255)[], $8::timestamp with time zone[], $9::timestamp with time zone[], $10::boolean[]) AS u("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-            patch: &TenantPatch,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tidio_website_id,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_email<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("email") DO UPDATE SET "name" = EXCLUDED."name", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `crisp_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_crisp_website_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("crisp_website_id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tidio_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tidio_website_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("tidio_website_id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantRepo {
+        type Row = Tenant;
+        type Key = ids::TenantId;
+        type Filter = TenantFilter;
+        type Sort = TenantSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("email", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "email", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("email", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "email" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "subscription_status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("subscription_status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "subscription_status" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "subscription_status", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("subscription_status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "subscription_status" IS NOT NULL ELSE ("subscription_status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "subscription_status" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "crisp_website_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("crisp_website_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) OR "crisp_website_id" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "crisp_website_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("crisp_website_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "crisp_website_id" IS NOT NULL ELSE ("crisp_website_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "crisp_website_id" DESC, "id" DESC LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tidio_website_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tidio_website_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) OR "tidio_website_id" IS NULL END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "tidio_website_id", "id" LIMIT $18::bigint"#,
+            r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tidio_website_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tidio_website_id" IS NOT NULL ELSE ("tidio_website_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "subscription_status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "subscription_status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "subscription_status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("subscription_status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "crisp_website_id" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "crisp_website_id" < $12::character varying(255)) AND ($13::bool IS NULL OR ("crisp_website_id" IS NULL) = $13::bool) AND ($14::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($14::character varying(255)[])) AND ($15::character varying(255) IS NULL OR "tidio_website_id" >= $15::character varying(255)) AND ($16::character varying(255) IS NULL OR "tidio_website_id" < $16::character varying(255)) AND ($17::bool IS NULL OR ("tidio_website_id" IS NULL) = $17::bool) ORDER BY "tidio_website_id" DESC, "id" DESC LIMIT $18::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "email asc",
+            "email desc",
+            "subscription_status asc",
+            "subscription_status desc",
+            "crisp_website_id asc",
+            "crisp_website_id desc",
+            "tidio_website_id asc",
+            "tidio_website_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "subscription_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "subscription_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "subscription_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("subscription_status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "crisp_website_id" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "crisp_website_id" < $11::character varying(255)) AND ($12::bool IS NULL OR ("crisp_website_id" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR "tidio_website_id" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR "tidio_website_id" < $15::character varying(255)) AND ($16::bool IS NULL OR ("tidio_website_id" IS NULL) = $16::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "subscription_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "subscription_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "subscription_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("subscription_status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "crisp_website_id" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "crisp_website_id" < $11::character varying(255)) AND ($12::bool IS NULL OR ("crisp_website_id" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR "tidio_website_id" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR "tidio_website_id" < $15::character varying(255)) AND ($16::bool IS NULL OR ("tidio_website_id" IS NULL) = $16::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                TenantSort::Email => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                }
+                TenantSort::SubscriptionStatus => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.subscription_status, &row.id),
+                    )
+                }
+                TenantSort::CrispWebsiteId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.crisp_website_id, &row.id),
+                    )
+                }
+                TenantSort::TidioWebsiteId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.tidio_website_id, &row.id),
+                    )
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
@@ -1105,6 +1034,15 @@ pub mod tenants {
             args.condition(&self.crisp_website_id);
             args.condition(&self.tidio_website_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for TenantRepo {
+        type New = NewTenant;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."email", COALESCE(u."subscription_status", 'trial'), COALESCE(u."subscription_plan", 'basic'), u."crisp_website_id", u."tidio_website_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(50)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(255)[], $8::timestamp with time zone[], $9::timestamp with time zone[], $10::boolean[]) AS u("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
         const TABLE: &'static str = "\"public\".\"tenants\"";
@@ -1123,6 +1061,10 @@ pub mod tenants {
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        type Patch = TenantPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1140,10 +1082,8 @@ pub mod tenants {
             sink.or_default(&self.updated_at);
             sink.or_default(&self.is_active);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenant {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.email);
@@ -1154,6 +1094,7 @@ pub mod tenants {
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
             args.column(rows, |r| &r.is_active);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
@@ -1672,172 +1613,93 @@ pub mod api_keys {
             [ApiKeySort::Id, ApiKeySort::TenantId][index]
         }
     }
-    /// Queries on `public.api_keys`.
+    /// Queries on `public.api_keys`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ApiKeyRepo;
     impl ApiKeyRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<ApiKey>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."api_keys" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::ApiKeyId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<ApiKey>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ApiKeyFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ApiKeySort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<ApiKey>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "tenant_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "tenant_id asc",
-                "tenant_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &ApiKey| match page.sort {
-                    ApiKeySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    ApiKeySort::TenantId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ApiKeyFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."api_keys" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "key_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "key_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "key_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("key_hash" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &ApiKeyFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, ApiKey> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "key_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "key_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "key_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("key_hash" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `key_hash` equal these values.
         pub fn get_by_key_hash<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             key_hash: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<ApiKey>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE "key_hash" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key_hash,))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewApiKey,
-        ) -> impl ::std::future::Future<
-            Output = Result<ApiKey, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewApiKey],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."tenant_id", u."key_hash", u."name", COALESCE(u."permissions", '{}'), u."last_used_at", COALESCE(u."created_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::jsonb[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::boolean[]) AS u("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active")"#;
-            const ONE: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewApiKey],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-            patch: &ApiKeyPatch,
-        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."api_keys" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key_hash,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewApiKey,
         ) -> impl ::std::future::Future<
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "tenant_id" = EXCLUDED."tenant_id", "key_hash" = EXCLUDED."key_hash", "name" = EXCLUDED."name", "permissions" = COALESCE($5::jsonb, "public"."api_keys"."permissions"), "last_used_at" = COALESCE($6::timestamp with time zone, "public"."api_keys"."last_used_at"), "created_at" = COALESCE($7::timestamp with time zone, "public"."api_keys"."created_at"), "is_active" = COALESCE($8::boolean, "public"."api_keys"."is_active") RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_key_hash<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewApiKey,
         ) -> impl ::std::future::Future<
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT ("key_hash") DO UPDATE SET "tenant_id" = EXCLUDED."tenant_id", "name" = EXCLUDED."name", "permissions" = COALESCE($5::jsonb, "public"."api_keys"."permissions"), "last_used_at" = COALESCE($6::timestamp with time zone, "public"."api_keys"."last_used_at"), "created_at" = COALESCE($7::timestamp with time zone, "public"."api_keys"."created_at"), "is_active" = COALESCE($8::boolean, "public"."api_keys"."is_active") RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ApiKeyRepo {
+        type Row = ApiKey;
+        type Key = ids::ApiKeyId;
+        type Filter = ApiKeyFilter;
+        type Sort = ApiKeySort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."api_keys" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "tenant_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::text IS NULL OR ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "key_hash" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "key_hash" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "key_hash" < $8::character varying(255)) AND ($9::bool IS NULL OR ("key_hash" IS NULL) = $9::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "tenant_id asc",
+            "tenant_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."api_keys" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "key_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "key_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "key_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("key_hash" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "key_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "key_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "key_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("key_hash" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ApiKeySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                ApiKeySort::TenantId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.tenant_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
@@ -1846,6 +1708,15 @@ pub mod api_keys {
             args.condition(&self.tenant_id);
             args.condition(&self.key_hash);
         }
+    }
+    impl ::hubgen_runtime::table::Write for ApiKeyRepo {
+        type New = NewApiKey;
+        const INSERT: &'static str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."tenant_id", u."key_hash", u."name", COALESCE(u."permissions", '{}'), u."last_used_at", COALESCE(u."created_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::jsonb[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::boolean[]) AS u("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."api_keys" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
         const TABLE: &'static str = "\"public\".\"api_keys\"";
@@ -1862,6 +1733,10 @@ pub mod api_keys {
         const STAGING: &'static str = "public_api_keys";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for ApiKeyRepo {
+        type Patch = ApiKeyPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewApiKey {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1877,10 +1752,8 @@ pub mod api_keys {
             sink.or_default(&self.created_at);
             sink.or_default(&self.is_active);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewApiKey {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.tenant_id);
             args.column(rows, |r| &r.key_hash);
@@ -1889,6 +1762,7 @@ pub mod api_keys {
             args.column(rows, |r| &r.last_used_at);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.is_active);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
@@ -2290,105 +2164,19 @@ pub mod conversations {
             [ConversationSort::Id, ConversationSort::SessionId][index]
         }
     }
-    /// Queries on `public.conversations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.conversations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ConversationRepo;
     impl ConversationRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::ConversationId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Conversation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ConversationSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<Conversation>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("session_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "session_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("session_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "session_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "session_id asc",
-                "session_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Conversation| match page.sort {
-                    ConversationSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    ConversationSort::SessionId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.session_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::character varying(255)[] IS NULL OR "session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Conversation> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::character varying(255)[] IS NULL OR "session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `session_id` equal these values.
-        pub fn get_by_tenant_id_and_session_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_session_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             session_id: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE "tenant_id" = $1::uuid AND "session_id" = $2::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(
                 &mut *tx,
@@ -2396,76 +2184,78 @@ pub mod conversations {
                 (tenant_id, session_id),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewConversation,
-        ) -> impl ::std::future::Future<
-            Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."session_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."metadata", '{}'), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::timestamp with time zone[], $4::timestamp with time zone[], $5::jsonb[]) AS u("id", "session_id", "created_at", "updated_at", "metadata")"#;
-            const ONE: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::ConversationId,
-            patch: &ConversationPatch,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewConversation,
         ) -> impl ::std::future::Future<
             Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "session_id" = EXCLUDED."session_id", "created_at" = COALESCE($3::timestamp with time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($4::timestamp with time zone, now()), "metadata" = COALESCE($5::jsonb, "public"."conversations"."metadata") RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_session_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_session_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewConversation,
         ) -> impl ::std::future::Future<
             Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT ("tenant_id", "session_id") DO UPDATE SET "created_at" = COALESCE($3::timestamp with time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($4::timestamp with time zone, now()), "metadata" = COALESCE($5::jsonb, "public"."conversations"."metadata") RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ConversationRepo {
+        type Row = Conversation;
+        type Key = ids::ConversationId;
+        type Filter = ConversationFilter;
+        type Sort = ConversationSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversations" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("session_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "session_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::text IS NULL OR ("session_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) ORDER BY "session_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "session_id asc",
+            "session_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::character varying(255)[] IS NULL OR "session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::character varying(255)[] IS NULL OR "session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ConversationSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                ConversationSort::SessionId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.session_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
@@ -2473,6 +2263,15 @@ pub mod conversations {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.session_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for ConversationRepo {
+        type New = NewConversation;
+        const INSERT: &'static str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."session_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."metadata", '{}'), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::timestamp with time zone[], $4::timestamp with time zone[], $5::jsonb[]) AS u("id", "session_id", "created_at", "updated_at", "metadata")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversation {
         const TABLE: &'static str = "\"public\".\"conversations\"";
@@ -2485,6 +2284,10 @@ pub mod conversations {
         ];
         const STAGING: &'static str = "public_conversations";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for ConversationRepo {
+        type Patch = ConversationPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -2499,15 +2302,14 @@ pub mod conversations {
             sink.or_default(&self.updated_at);
             sink.or_default(&self.metadata);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewConversation {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.session_id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
             args.column(rows, |r| &r.metadata);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
@@ -2977,162 +2779,76 @@ pub mod messages {
             [MessageSort::Id, MessageSort::ConversationId, MessageSort::Timestamp][index]
         }
     }
-    /// Queries on `public.messages`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.messages`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct MessageRepo;
     impl MessageRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Message>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::MessageId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Message>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a MessageFilter,
-            page: &'a ::hubgen_runtime::PageRequest<MessageSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "conversation_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "conversation_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "timestamp" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("timestamp", "id") > (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) OR "timestamp" IS NULL END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "timestamp", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("timestamp" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "timestamp" IS NOT NULL ELSE ("timestamp", "id") < (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "timestamp" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "conversation_id asc",
-                "conversation_id desc",
-                "timestamp asc",
-                "timestamp desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Message| match page.sort {
-                    MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    MessageSort::ConversationId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.conversation_id, &row.id),
-                        )
-                    }
-                    MessageSort::Timestamp => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.timestamp, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a MessageFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR "timestamp" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR "timestamp" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR "timestamp" < $7::timestamp with time zone) AND ($8::bool IS NULL OR ("timestamp" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &MessageFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Message> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR "timestamp" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR "timestamp" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR "timestamp" < $7::timestamp with time zone) AND ($8::bool IS NULL OR ("timestamp" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewMessage,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."role", u."content", COALESCE(u."timestamp", NOW()), COALESCE(u."metadata", '{}'), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::timestamp with time zone[], $6::jsonb[]) AS u("id", "conversation_id", "role", "content", "timestamp", "metadata")"#;
-            const ONE: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::MessageId,
-            patch: &MessagePatch,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewMessage,
         ) -> impl ::std::future::Future<
             Output = Result<Message, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "role" = EXCLUDED."role", "content" = EXCLUDED."content", "timestamp" = COALESCE($5::timestamp with time zone, "public"."messages"."timestamp"), "metadata" = COALESCE($6::jsonb, "public"."messages"."metadata") RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for MessageRepo {
+        type Row = Message;
+        type Key = ids::MessageId;
+        type Filter = MessageFilter;
+        type Sort = MessageSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "conversation_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR ("conversation_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "conversation_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "timestamp" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("timestamp", "id") > (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) OR "timestamp" IS NULL END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "timestamp", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("timestamp" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "timestamp" IS NOT NULL ELSE ("timestamp", "id") < (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::timestamp with time zone[] IS NULL OR "timestamp" = ANY($6::timestamp with time zone[])) AND ($7::timestamp with time zone IS NULL OR "timestamp" >= $7::timestamp with time zone) AND ($8::timestamp with time zone IS NULL OR "timestamp" < $8::timestamp with time zone) AND ($9::bool IS NULL OR ("timestamp" IS NULL) = $9::bool) ORDER BY "timestamp" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "conversation_id asc",
+            "conversation_id desc",
+            "timestamp asc",
+            "timestamp desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR "timestamp" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR "timestamp" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR "timestamp" < $7::timestamp with time zone) AND ($8::bool IS NULL OR ("timestamp" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR "timestamp" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR "timestamp" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR "timestamp" < $7::timestamp with time zone) AND ($8::bool IS NULL OR ("timestamp" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                MessageSort::ConversationId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.conversation_id, &row.id))
+                }
+                MessageSort::Timestamp => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.timestamp, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
@@ -3141,6 +2857,15 @@ pub mod messages {
             args.condition(&self.conversation_id);
             args.condition(&self.timestamp);
         }
+    }
+    impl ::hubgen_runtime::table::Write for MessageRepo {
+        type New = NewMessage;
+        const INSERT: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."role", u."content", COALESCE(u."timestamp", NOW()), COALESCE(u."metadata", '{}'), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::timestamp with time zone[], $6::jsonb[]) AS u("id", "conversation_id", "role", "content", "timestamp", "metadata")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
         const TABLE: &'static str = "\"public\".\"messages\"";
@@ -3154,6 +2879,10 @@ pub mod messages {
         ];
         const STAGING: &'static str = "public_messages";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        type Patch = MessagePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -3169,16 +2898,15 @@ pub mod messages {
             sink.or_default(&self.timestamp);
             sink.or_default(&self.metadata);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewMessage {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.role);
             args.column(rows, |r| &r.content);
             args.column(rows, |r| &r.timestamp);
             args.column(rows, |r| &r.metadata);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
@@ -3703,166 +3431,83 @@ pub mod leads {
             ][index]
         }
     }
-    /// Queries on `public.leads`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.leads`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct LeadRepo;
     impl LeadRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::LeadId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Lead>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::LeadId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."leads" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::LeadId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Lead>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a LeadFilter,
-            page: &'a ::hubgen_runtime::PageRequest<LeadSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Lead>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 8usize] = [
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("intent", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "intent", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("intent", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "intent" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 8usize] = [
-                "id asc",
-                "id desc",
-                "intent asc",
-                "intent desc",
-                "status asc",
-                "status desc",
-                "created_at asc",
-                "created_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Lead| match page.sort {
-                    LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    LeadSort::Intent => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.intent, &row.id))
-                    }
-                    LeadSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    LeadSort::CreatedAt => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a LeadFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."leads" WHERE ($1::character varying(50)[] IS NULL OR "intent" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "intent" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "intent" < $3::character varying(50)) AND ($4::bool IS NULL OR ("intent" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR "created_at" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR "created_at" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR "created_at" < $11::timestamp with time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &LeadFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Lead> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::character varying(50)[] IS NULL OR "intent" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "intent" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "intent" < $3::character varying(50)) AND ($4::bool IS NULL OR ("intent" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR "created_at" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR "created_at" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR "created_at" < $11::timestamp with time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewLead,
-        ) -> impl ::std::future::Future<
-            Output = Result<Lead, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewLead],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."intent", COALESCE(u."contact_info", '{}'), COALESCE(u."status", 'new'), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::character varying(50)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewLead],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::LeadId,
-            patch: &LeadPatch,
-        ) -> Result<Lead, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::LeadId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."leads" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewLead,
         ) -> impl ::std::future::Future<
             Output = Result<Lead, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = COALESCE($2::uuid, "public"."leads"."conversation_id"), "intent" = EXCLUDED."intent", "contact_info" = COALESCE($4::jsonb, "public"."leads"."contact_info"), "status" = COALESCE($5::character varying(50), "public"."leads"."status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."leads"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for LeadRepo {
+        type Row = Lead;
+        type Key = ids::LeadId;
+        type Filter = LeadFilter;
+        type Sort = LeadSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."leads" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("intent", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "intent", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR ("intent", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "intent" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "created_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) OR "created_at" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("created_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "created_at" IS NOT NULL ELSE ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "intent" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "intent" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "intent" < $4::character varying(50)) AND ($5::bool IS NULL OR ("intent" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp with time zone[] IS NULL OR "created_at" = ANY($10::timestamp with time zone[])) AND ($11::timestamp with time zone IS NULL OR "created_at" >= $11::timestamp with time zone) AND ($12::timestamp with time zone IS NULL OR "created_at" < $12::timestamp with time zone) AND ($13::bool IS NULL OR ("created_at" IS NULL) = $13::bool) ORDER BY "created_at" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "intent asc",
+            "intent desc",
+            "status asc",
+            "status desc",
+            "created_at asc",
+            "created_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."leads" WHERE ($1::character varying(50)[] IS NULL OR "intent" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "intent" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "intent" < $3::character varying(50)) AND ($4::bool IS NULL OR ("intent" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR "created_at" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR "created_at" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR "created_at" < $11::timestamp with time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::character varying(50)[] IS NULL OR "intent" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "intent" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "intent" < $3::character varying(50)) AND ($4::bool IS NULL OR ("intent" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR "created_at" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR "created_at" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR "created_at" < $11::timestamp with time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                LeadSort::Intent => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.intent, &row.id))
+                }
+                LeadSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                LeadSort::CreatedAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for LeadFilter {
@@ -3872,6 +3517,15 @@ pub mod leads {
             args.condition(&self.status);
             args.condition(&self.created_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for LeadRepo {
+        type New = NewLead;
+        const INSERT: &'static str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."intent", COALESCE(u."contact_info", '{}'), COALESCE(u."status", 'new'), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::character varying(50)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."leads" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLead {
         const TABLE: &'static str = "\"public\".\"leads\"";
@@ -3886,6 +3540,10 @@ pub mod leads {
         ];
         const STAGING: &'static str = "public_leads";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for LeadRepo {
+        type Patch = LeadPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewLead {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -3902,10 +3560,8 @@ pub mod leads {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewLead {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.intent);
@@ -3913,6 +3569,7 @@ pub mod leads {
             args.column(rows, |r| &r.status);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
@@ -4314,105 +3971,19 @@ pub mod tenant_configurations {
             [TenantConfigurationSort::Id, TenantConfigurationSort::ConfigType][index]
         }
     }
-    /// Queries on `public.tenant_configurations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.tenant_configurations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantConfigurationRepo;
     impl TenantConfigurationRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantConfigurationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<TenantConfiguration>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantConfigurationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant_configurations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::TenantConfigurationId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<TenantConfiguration>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantConfigurationFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantConfigurationSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<TenantConfiguration>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("config_type", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "config_type", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("config_type", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "config_type" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "config_type asc",
-                "config_type desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &TenantConfiguration| match page.sort {
-                    TenantConfigurationSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    TenantConfigurationSort::ConfigType => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.config_type, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a TenantConfigurationFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenant_configurations" WHERE ($1::character varying(100)[] IS NULL OR "config_type" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "config_type" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "config_type" < $3::character varying(100)) AND ($4::bool IS NULL OR ("config_type" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &TenantConfigurationFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, TenantConfiguration> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::character varying(100)[] IS NULL OR "config_type" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "config_type" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "config_type" < $3::character varying(100)) AND ($4::bool IS NULL OR ("config_type" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `config_type` equal these values.
-        pub fn get_by_tenant_id_and_config_type<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_config_type<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             config_type: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<TenantConfiguration>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE "tenant_id" = $1::uuid AND "config_type" = $2::character varying(100)"#;
             ::hubgen_runtime::repo::fetch_optional(
                 &mut *tx,
@@ -4420,76 +3991,80 @@ pub mod tenant_configurations {
                 (tenant_id, config_type),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewTenantConfiguration,
-        ) -> impl ::std::future::Future<
-            Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenantConfiguration],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_type", u."config_data", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::jsonb[], $4::timestamp with time zone[], $5::timestamp with time zone[]) AS u("id", "config_type", "config_data", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewTenantConfiguration],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::TenantConfigurationId,
-            patch: &TenantConfigurationPatch,
-        ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::TenantConfigurationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."tenant_configurations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTenantConfiguration,
         ) -> impl ::std::future::Future<
             Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "config_type" = EXCLUDED."config_type", "config_data" = EXCLUDED."config_data", "created_at" = COALESCE($4::timestamp with time zone, "public"."tenant_configurations"."created_at"), "updated_at" = COALESCE($5::timestamp with time zone, now()) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `config_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_config_type<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_config_type<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewTenantConfiguration,
         ) -> impl ::std::future::Future<
             Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT ("tenant_id", "config_type") DO UPDATE SET "config_data" = EXCLUDED."config_data", "created_at" = COALESCE($4::timestamp with time zone, "public"."tenant_configurations"."created_at"), "updated_at" = COALESCE($5::timestamp with time zone, now()) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantConfigurationRepo {
+        type Row = TenantConfiguration;
+        type Key = ids::TenantConfigurationId;
+        type Filter = TenantConfigurationFilter;
+        type Sort = TenantConfigurationSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant_configurations" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("config_type", "id") > (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "config_type", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::text IS NULL OR ("config_type", "id") < (($1::text::jsonb->1->>0)::character varying(100), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(100)[] IS NULL OR "config_type" = ANY($2::character varying(100)[])) AND ($3::character varying(100) IS NULL OR "config_type" >= $3::character varying(100)) AND ($4::character varying(100) IS NULL OR "config_type" < $4::character varying(100)) AND ($5::bool IS NULL OR ("config_type" IS NULL) = $5::bool) ORDER BY "config_type" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "config_type asc",
+            "config_type desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant_configurations" WHERE ($1::character varying(100)[] IS NULL OR "config_type" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "config_type" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "config_type" < $3::character varying(100)) AND ($4::bool IS NULL OR ("config_type" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::character varying(100)[] IS NULL OR "config_type" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "config_type" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "config_type" < $3::character varying(100)) AND ($4::bool IS NULL OR ("config_type" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantConfigurationSort::Id => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                }
+                TenantConfigurationSort::ConfigType => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.config_type, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantConfigurationFilter {
@@ -4497,6 +4072,15 @@ pub mod tenant_configurations {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.config_type);
         }
+    }
+    impl ::hubgen_runtime::table::Write for TenantConfigurationRepo {
+        type New = NewTenantConfiguration;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_type", u."config_data", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::jsonb[], $4::timestamp with time zone[], $5::timestamp with time zone[]) AS u("id", "config_type", "config_data", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."tenant_configurations" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenantConfiguration {
         const TABLE: &'static str = "\"public\".\"tenant_configurations\"";
@@ -4509,6 +4093,10 @@ pub mod tenant_configurations {
         ];
         const STAGING: &'static str = "public_tenant_configurations";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for TenantConfigurationRepo {
+        type Patch = TenantConfigurationPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenantConfiguration {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -4523,15 +4111,14 @@ pub mod tenant_configurations {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenantConfiguration {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.config_type);
             args.column(rows, |r| &r.config_data);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantConfigurationPatch {
@@ -5005,160 +4592,69 @@ pub mod knowledge_bases {
             [KnowledgeBaseSort::Id, KnowledgeBaseSort::ContentType][index]
         }
     }
-    /// Queries on `public.knowledge_bases`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.knowledge_bases`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct KnowledgeBaseRepo;
     impl KnowledgeBaseRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KnowledgeBaseId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<KnowledgeBase>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KnowledgeBaseId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."knowledge_bases" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::KnowledgeBaseId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<KnowledgeBase>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a KnowledgeBaseFilter,
-            page: &'a ::hubgen_runtime::PageRequest<KnowledgeBaseSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<KnowledgeBase>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("content_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "content_type", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("content_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "content_type" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "content_type asc",
-                "content_type desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &KnowledgeBase| match page.sort {
-                    KnowledgeBaseSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    KnowledgeBaseSort::ContentType => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.content_type, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a KnowledgeBaseFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."knowledge_bases" WHERE ($1::character varying(50)[] IS NULL OR "content_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "content_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "content_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("content_type" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR "is_active" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR "is_active" >= $6::boolean) AND ($7::boolean IS NULL OR "is_active" < $7::boolean) AND ($8::bool IS NULL OR ("is_active" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &KnowledgeBaseFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, KnowledgeBase> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::character varying(50)[] IS NULL OR "content_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "content_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "content_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("content_type" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR "is_active" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR "is_active" >= $6::boolean) AND ($7::boolean IS NULL OR "is_active" < $7::boolean) AND ($8::bool IS NULL OR ("is_active" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewKnowledgeBase,
-        ) -> impl ::std::future::Future<
-            Output = Result<KnowledgeBase, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewKnowledgeBase],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."content_type", u."content", COALESCE(u."version", 1), COALESCE(u."is_active", true), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::text[], $4::integer[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "content_type", "content", "version", "is_active", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewKnowledgeBase],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::KnowledgeBaseId,
-            patch: &KnowledgeBasePatch,
-        ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::KnowledgeBaseId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "public"."knowledge_bases" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewKnowledgeBase,
         ) -> impl ::std::future::Future<
             Output = Result<KnowledgeBase, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "content_type" = EXCLUDED."content_type", "content" = EXCLUDED."content", "version" = COALESCE($4::integer, "public"."knowledge_bases"."version"), "is_active" = COALESCE($5::boolean, "public"."knowledge_bases"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."knowledge_bases"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for KnowledgeBaseRepo {
+        type Row = KnowledgeBase;
+        type Key = ids::KnowledgeBaseId;
+        type Filter = KnowledgeBaseFilter;
+        type Sort = KnowledgeBaseSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."knowledge_bases" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("content_type", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "content_type", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::text IS NULL OR ("content_type", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "content_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "content_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "content_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("content_type" IS NULL) = $5::bool) AND ($6::boolean[] IS NULL OR "is_active" = ANY($6::boolean[])) AND ($7::boolean IS NULL OR "is_active" >= $7::boolean) AND ($8::boolean IS NULL OR "is_active" < $8::boolean) AND ($9::bool IS NULL OR ("is_active" IS NULL) = $9::bool) ORDER BY "content_type" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "content_type asc",
+            "content_type desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."knowledge_bases" WHERE ($1::character varying(50)[] IS NULL OR "content_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "content_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "content_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("content_type" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR "is_active" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR "is_active" >= $6::boolean) AND ($7::boolean IS NULL OR "is_active" < $7::boolean) AND ($8::bool IS NULL OR ("is_active" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::character varying(50)[] IS NULL OR "content_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "content_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "content_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("content_type" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR "is_active" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR "is_active" >= $6::boolean) AND ($7::boolean IS NULL OR "is_active" < $7::boolean) AND ($8::bool IS NULL OR ("is_active" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                KnowledgeBaseSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                KnowledgeBaseSort::ContentType => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.content_type, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for KnowledgeBaseFilter {
@@ -5167,6 +4663,15 @@ pub mod knowledge_bases {
             args.condition(&self.content_type);
             args.condition(&self.is_active);
         }
+    }
+    impl ::hubgen_runtime::table::Write for KnowledgeBaseRepo {
+        type New = NewKnowledgeBase;
+        const INSERT: &'static str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."content_type", u."content", COALESCE(u."version", 1), COALESCE(u."is_active", true), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::text[], $4::integer[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "content_type", "content", "version", "is_active", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."knowledge_bases" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKnowledgeBase {
         const TABLE: &'static str = "\"public\".\"knowledge_bases\"";
@@ -5181,6 +4686,10 @@ pub mod knowledge_bases {
         ];
         const STAGING: &'static str = "public_knowledge_bases";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for KnowledgeBaseRepo {
+        type Patch = KnowledgeBasePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewKnowledgeBase {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -5197,10 +4706,8 @@ pub mod knowledge_bases {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewKnowledgeBase {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.content_type);
             args.column(rows, |r| &r.content);
@@ -5208,6 +4715,7 @@ pub mod knowledge_bases {
             args.column(rows, |r| &r.is_active);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for KnowledgeBasePatch {

@@ -8,6 +8,8 @@ use hub_netia as crate_under_test;
 #[rustfmt::skip]
 use crate_under_test::*;
 #[rustfmt::skip]
+use crate_under_test::prelude::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
@@ -1396,162 +1396,83 @@ pub mod tenants {
             [TenantSort::Id][index]
         }
     }
-    /// Queries on `public.tenants`.
+    /// Queries on `public.tenants`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantRepo;
     impl TenantRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::TenantId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::boolean[] IS NULL OR "active" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR "active" >= $3::boolean) AND ($4::boolean IS NULL OR "active" < $4::boolean) AND ($5::bool IS NULL OR ("active" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::boolean[] IS NULL OR "active" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR "active" >= $3::boolean) AND ($4::boolean IS NULL OR "active" < $4::boolean) AND ($5::bool IS NULL OR ("active" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Tenant| match page.sort {
-                    TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::boolean[] IS NULL OR "active" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR "active" >= $2::boolean) AND ($3::boolean IS NULL OR "active" < $3::boolean) AND ($4::bool IS NULL OR ("active" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
-            const SQL: &str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ($1::boolean[] IS NULL OR "active" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR "active" >= $2::boolean) AND ($3::boolean IS NULL OR "active" < $3::boolean) AND ($4::bool IS NULL OR ("active" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `name` equal these values.
         pub fn get_by_name<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             name: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE "name" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (name,))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewTenant,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."tier", COALESCE(u."settings", '{}'), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."active", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::jsonb[], $5::timestamp without time zone[], $6::timestamp without time zone[], $7::boolean[]) AS u("id", "name", "tier", "settings", "created_at", "updated_at", "active")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-            patch: &TenantPatch,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "tier" = COALESCE($3::character varying(50), "tier"), "settings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "settings" END, "created_at" = CASE WHEN $6::bool THEN $7::timestamp without time zone ELSE "created_at" END, "updated_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "updated_at" END, "active" = CASE WHEN $10::bool THEN $11::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (name,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "tier" = EXCLUDED."tier", "settings" = COALESCE($4::jsonb, "public"."tenants"."settings"), "created_at" = COALESCE($5::timestamp without time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, "public"."tenants"."updated_at"), "active" = COALESCE($7::boolean, "public"."tenants"."active") RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_name<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) ON CONFLICT ("name") DO UPDATE SET "tier" = EXCLUDED."tier", "settings" = COALESCE($4::jsonb, "public"."tenants"."settings"), "created_at" = COALESCE($5::timestamp without time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, "public"."tenants"."updated_at"), "active" = COALESCE($7::boolean, "public"."tenants"."active") RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantRepo {
+        type Row = Tenant;
+        type Key = ids::TenantId;
+        type Filter = TenantFilter;
+        type Sort = TenantSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::boolean[] IS NULL OR "active" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR "active" >= $3::boolean) AND ($4::boolean IS NULL OR "active" < $4::boolean) AND ($5::bool IS NULL OR ("active" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::boolean[] IS NULL OR "active" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR "active" >= $3::boolean) AND ($4::boolean IS NULL OR "active" < $4::boolean) AND ($5::bool IS NULL OR ("active" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::boolean[] IS NULL OR "active" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR "active" >= $2::boolean) AND ($3::boolean IS NULL OR "active" < $3::boolean) AND ($4::bool IS NULL OR ("active" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ($1::boolean[] IS NULL OR "active" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR "active" >= $2::boolean) AND ($3::boolean IS NULL OR "active" < $3::boolean) AND ($4::bool IS NULL OR ("active" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
@@ -1559,6 +1480,15 @@ pub mod tenants {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.active);
         }
+    }
+    impl ::hubgen_runtime::table::Write for TenantRepo {
+        type New = NewTenant;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."tier", COALESCE(u."settings", '{}'), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."active", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::jsonb[], $5::timestamp without time zone[], $6::timestamp without time zone[], $7::boolean[]) AS u("id", "name", "tier", "settings", "created_at", "updated_at", "active")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
         const TABLE: &'static str = "\"public\".\"tenants\"";
@@ -1574,6 +1504,10 @@ pub mod tenants {
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        type Patch = TenantPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "tier" = COALESCE($3::character varying(50), "tier"), "settings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "settings" END, "created_at" = CASE WHEN $6::bool THEN $7::timestamp without time zone ELSE "created_at" END, "updated_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "updated_at" END, "active" = CASE WHEN $10::bool THEN $11::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1588,10 +1522,8 @@ pub mod tenants {
             sink.or_default(&self.updated_at);
             sink.or_default(&self.active);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenant {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.tier);
@@ -1599,6 +1531,7 @@ pub mod tenants {
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
             args.column(rows, |r| &r.active);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
@@ -1921,167 +1854,97 @@ pub mod roles {
             [RoleSort::Id][index]
         }
     }
-    /// Queries on `public.roles`.
+    /// Queries on `public.roles`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct RoleRepo;
     impl RoleRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::RoleId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Role>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::RoleId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."roles" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::RoleId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Role>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a RoleFilter,
-            page: &'a ::hubgen_runtime::PageRequest<RoleSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Role>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Role| match page.sort {
-                    RoleSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a RoleFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."roles" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &RoleFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Role> {
-            const SQL: &str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `name` equal these values.
         pub fn get_by_name<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             name: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Role>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE "name" = $1::character varying(50)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (name,))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewRole,
-        ) -> impl ::std::future::Future<
-            Output = Result<Role, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) RETURNING "id", "name", "permissions""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewRole],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") SELECT COALESCE(u."id", gen_random_uuid()), u."name", COALESCE(u."permissions", '{}') FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::jsonb[]) AS u("id", "name", "permissions")"#;
-            const ONE: &str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}'))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewRole],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::RoleId,
-            patch: &RolePatch,
-        ) -> Result<Role, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."roles" SET "name" = COALESCE($2::character varying(50), "name"), "permissions" = CASE WHEN $3::bool THEN $4::jsonb ELSE "permissions" END WHERE "id" = $1::uuid RETURNING "id", "name", "permissions""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::RoleId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."roles" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (name,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewRole,
         ) -> impl ::std::future::Future<
             Output = Result<Role, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "permissions" = COALESCE($3::jsonb, "public"."roles"."permissions") RETURNING "id", "name", "permissions""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_name<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewRole,
         ) -> impl ::std::future::Future<
             Output = Result<Role, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) ON CONFLICT ("name") DO UPDATE SET "permissions" = COALESCE($3::jsonb, "public"."roles"."permissions") RETURNING "id", "name", "permissions""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for RoleRepo {
+        type Row = Role;
+        type Key = ids::RoleId;
+        type Filter = RoleFilter;
+        type Sort = RoleSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."roles" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."roles" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                RoleSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for RoleFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for RoleRepo {
+        type New = NewRole;
+        const INSERT: &'static str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) RETURNING "id", "name", "permissions""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."roles" ("id", "name", "permissions") SELECT COALESCE(u."id", gen_random_uuid()), u."name", COALESCE(u."permissions", '{}') FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::jsonb[]) AS u("id", "name", "permissions")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}'))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."roles" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewRole {
         const TABLE: &'static str = "\"public\".\"roles\"";
@@ -2093,6 +1956,10 @@ pub mod roles {
         const STAGING: &'static str = "public_roles";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for RoleRepo {
+        type Patch = RolePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."roles" SET "name" = COALESCE($2::character varying(50), "name"), "permissions" = CASE WHEN $3::bool THEN $4::jsonb ELSE "permissions" END WHERE "id" = $1::uuid RETURNING "id", "name", "permissions""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewRole {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2103,13 +1970,12 @@ pub mod roles {
             sink.value(&self.name);
             sink.or_default(&self.permissions);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewRole {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.permissions);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for RolePatch {
@@ -2423,149 +2289,73 @@ pub mod platforms {
             [PlatformSort::Name][index]
         }
     }
-    /// Queries on `public.platforms`.
+    /// Queries on `public.platforms`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct PlatformRepo;
     impl PlatformRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: String,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Platform>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE "name" = $1::character varying(50)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: String,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."platforms" WHERE "name" = $1::character varying(50))"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [String],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Platform>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE ("name") IN (SELECT * FROM UNNEST($1::character varying(50)[])) ORDER BY "name""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a PlatformFilter,
-            page: &'a ::hubgen_runtime::PageRequest<PlatformSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Platform>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE ($1::text IS NULL OR ("name") > (($1::text::jsonb->1->>0)::character varying(50))) ORDER BY "name" LIMIT $2::bigint"#,
-                r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE ($1::text IS NULL OR ("name") < (($1::text::jsonb->1->>0)::character varying(50))) ORDER BY "name" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["name asc", "name desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Platform| match page.sort {
-                    PlatformSort::Name => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.name,))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a PlatformFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."platforms" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &PlatformFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Platform> {
-            const SQL: &str = r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE true ORDER BY "name""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewPlatform,
-        ) -> impl ::std::future::Future<
-            Output = Result<Platform, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}')) RETURNING "name", "display_name", "config""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewPlatform],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") SELECT u."name", u."display_name", COALESCE(u."config", '{}') FROM UNNEST($1::character varying(50)[], $2::character varying(255)[], $3::jsonb[]) AS u("name", "display_name", "config")"#;
-            const ONE: &str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}'))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewPlatform],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: String,
-            patch: &PlatformPatch,
-        ) -> Result<Platform, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."platforms" SET "display_name" = COALESCE($2::character varying(255), "display_name"), "config" = CASE WHEN $3::bool THEN $4::jsonb ELSE "config" END WHERE "name" = $1::character varying(50) RETURNING "name", "display_name", "config""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: String,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "public"."platforms" WHERE "name" = $1::character varying(50)"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_name<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewPlatform,
         ) -> impl ::std::future::Future<
             Output = Result<Platform, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}')) ON CONFLICT ("name") DO UPDATE SET "display_name" = EXCLUDED."display_name", "config" = COALESCE($3::jsonb, "public"."platforms"."config") RETURNING "name", "display_name", "config""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for PlatformRepo {
+        type Row = Platform;
+        type Key = String;
+        type Filter = PlatformFilter;
+        type Sort = PlatformSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE "name" = $1::character varying(50)"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."platforms" WHERE "name" = $1::character varying(50))"#;
+        const GET_MANY: &'static str = r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE ("name") IN (SELECT * FROM UNNEST($1::character varying(50)[])) ORDER BY "name""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE ($1::text IS NULL OR ("name") > (($1::text::jsonb->1->>0)::character varying(50))) ORDER BY "name" LIMIT $2::bigint"#,
+            r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE ($1::text IS NULL OR ("name") < (($1::text::jsonb->1->>0)::character varying(50))) ORDER BY "name" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["name asc", "name desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."platforms" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE true ORDER BY "name""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                PlatformSort::Name => ::hubgen_runtime::Cursor::of(order, &(&row.name,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for PlatformFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for PlatformRepo {
+        type New = NewPlatform;
+        const INSERT: &'static str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}')) RETURNING "name", "display_name", "config""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") SELECT u."name", u."display_name", COALESCE(u."config", '{}') FROM UNNEST($1::character varying(50)[], $2::character varying(255)[], $3::jsonb[]) AS u("name", "display_name", "config")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}'))"#;
+        const DELETE: &'static str = r#"DELETE FROM "public"."platforms" WHERE "name" = $1::character varying(50)"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewPlatform {
         const TABLE: &'static str = "\"public\".\"platforms\"";
@@ -2577,6 +2367,10 @@ pub mod platforms {
         const STAGING: &'static str = "public_platforms";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for PlatformRepo {
+        type Patch = PlatformPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."platforms" SET "display_name" = COALESCE($2::character varying(255), "display_name"), "config" = CASE WHEN $3::bool THEN $4::jsonb ELSE "config" END WHERE "name" = $1::character varying(50) RETURNING "name", "display_name", "config""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewPlatform {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2587,13 +2381,12 @@ pub mod platforms {
             sink.value(&self.display_name);
             sink.or_default(&self.config);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewPlatform {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.display_name);
             args.column(rows, |r| &r.config);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for PlatformPatch {
@@ -3080,173 +2873,94 @@ pub mod users {
             [UserSort::Id, UserSort::Email][index]
         }
     }
-    /// Queries on `tenant_template.users`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `tenant_template.users`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserRepo;
     impl UserRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "users" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::UserId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a UserFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("email", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "email", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("email", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "email" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "email asc",
-                "email desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &User| match page.sort {
-                    UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    UserSort::Email => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a UserFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &UserFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, User> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `email` equal these values.
-        pub fn get_by_tenant_id_and_email<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_email<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             email: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE "tenant_id" = $1::uuid AND "email" = $2::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, email))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewUser,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", u."password_hash", u."role_id", u."last_login", COALESCE(u."mfa_enabled", false), COALESCE(u."created_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::uuid[], $5::timestamp without time zone[], $6::boolean[], $7::timestamp without time zone[]) AS u("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at")"#;
-            const ONE: &str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::UserId,
-            patch: &UserPatch,
-        ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::text, "password_hash"), "role_id" = COALESCE($4::uuid, "role_id"), "last_login" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "last_login" END, "mfa_enabled" = CASE WHEN $7::bool THEN $8::boolean ELSE "mfa_enabled" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "password_hash" = EXCLUDED."password_hash", "role_id" = EXCLUDED."role_id", "last_login" = COALESCE($5::timestamp without time zone, "users"."last_login"), "mfa_enabled" = COALESCE($6::boolean, "users"."mfa_enabled"), "created_at" = COALESCE($7::timestamp without time zone, "users"."created_at") RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_email<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_email<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT ("tenant_id", "email") DO UPDATE SET "password_hash" = EXCLUDED."password_hash", "role_id" = EXCLUDED."role_id", "last_login" = COALESCE($5::timestamp without time zone, "users"."last_login"), "mfa_enabled" = COALESCE($6::boolean, "users"."mfa_enabled"), "created_at" = COALESCE($7::timestamp without time zone, "users"."created_at") RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for UserRepo {
+        type Row = User;
+        type Key = ids::UserId;
+        type Filter = UserFilter;
+        type Sort = UserSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "users" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("email", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "email", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::text IS NULL OR ("email", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "email" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "email" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "email" < $4::character varying(255)) AND ($5::bool IS NULL OR ("email" IS NULL) = $5::bool) ORDER BY "email" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "email asc",
+            "email desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                UserSort::Email => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
@@ -3254,6 +2968,15 @@ pub mod users {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.email);
         }
+    }
+    impl ::hubgen_runtime::table::Write for UserRepo {
+        type New = NewUser;
+        const INSERT: &'static str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", u."password_hash", u."role_id", u."last_login", COALESCE(u."mfa_enabled", false), COALESCE(u."created_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::uuid[], $5::timestamp without time zone[], $6::boolean[], $7::timestamp without time zone[]) AS u("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "users" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
         const TABLE: &'static str = "\"users\"";
@@ -3268,6 +2991,10 @@ pub mod users {
         ];
         const STAGING: &'static str = "tenant_template_users";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        type Patch = UserPatch;
+        const UPDATE: &'static str = r#"UPDATE "users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::text, "password_hash"), "role_id" = COALESCE($4::uuid, "role_id"), "last_login" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "last_login" END, "mfa_enabled" = CASE WHEN $7::bool THEN $8::boolean ELSE "mfa_enabled" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -3284,10 +3011,8 @@ pub mod users {
             sink.or_default(&self.mfa_enabled);
             sink.or_default(&self.created_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUser {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.password_hash);
@@ -3295,6 +3020,7 @@ pub mod users {
             args.column(rows, |r| &r.last_login);
             args.column(rows, |r| &r.mfa_enabled);
             args.column(rows, |r| &r.created_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
@@ -3751,172 +3477,93 @@ pub mod api_keys {
             [ApiKeySort::Id, ApiKeySort::UserId][index]
         }
     }
-    /// Queries on `tenant_template.api_keys`.
+    /// Queries on `tenant_template.api_keys`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ApiKeyRepo;
     impl ApiKeyRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<ApiKey>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "api_keys" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::ApiKeyId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<ApiKey>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ApiKeyFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ApiKeySort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<ApiKey>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "user_id asc",
-                "user_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &ApiKey| match page.sort {
-                    ApiKeySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    ApiKeySort::UserId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ApiKeyFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "api_keys" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &ApiKeyFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, ApiKey> {
-            const SQL: &str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `key_hash` equal these values.
         pub fn get_by_key_hash<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             key_hash: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<ApiKey>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE "key_hash" = $1::character varying(255)"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key_hash,))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewApiKey,
-        ) -> impl ::std::future::Future<
-            Output = Result<ApiKey, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewApiKey],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."key_hash", u."name", u."expires_at", COALESCE(u."active", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::timestamp without time zone[], $6::boolean[]) AS u("id", "user_id", "key_hash", "name", "expires_at", "active")"#;
-            const ONE: &str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewApiKey],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-            patch: &ApiKeyPatch,
-        ) -> Result<ApiKey, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "api_keys" SET "user_id" = COALESCE($2::uuid, "user_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "expires_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "expires_at" END, "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ApiKeyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "api_keys" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key_hash,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewApiKey,
         ) -> impl ::std::future::Future<
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "key_hash" = EXCLUDED."key_hash", "name" = EXCLUDED."name", "expires_at" = COALESCE($5::timestamp without time zone, "api_keys"."expires_at"), "active" = COALESCE($6::boolean, "api_keys"."active") RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_key_hash<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewApiKey,
         ) -> impl ::std::future::Future<
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT ("key_hash") DO UPDATE SET "user_id" = EXCLUDED."user_id", "name" = EXCLUDED."name", "expires_at" = COALESCE($5::timestamp without time zone, "api_keys"."expires_at"), "active" = COALESCE($6::boolean, "api_keys"."active") RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ApiKeyRepo {
+        type Row = ApiKey;
+        type Key = ids::ApiKeyId;
+        type Filter = ApiKeyFilter;
+        type Sort = ApiKeySort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "api_keys" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("user_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::text IS NULL OR ("user_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "user_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "user_id" >= $3::uuid) AND ($4::uuid IS NULL OR "user_id" < $4::uuid) AND ($5::bool IS NULL OR ("user_id" IS NULL) = $5::bool) ORDER BY "user_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "user_id asc",
+            "user_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "api_keys" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ApiKeySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                ApiKeySort::UserId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
@@ -3924,6 +3571,15 @@ pub mod api_keys {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for ApiKeyRepo {
+        type New = NewApiKey;
+        const INSERT: &'static str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."key_hash", u."name", u."expires_at", COALESCE(u."active", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::timestamp without time zone[], $6::boolean[]) AS u("id", "user_id", "key_hash", "name", "expires_at", "active")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true))"#;
+        const DELETE: &'static str = r#"DELETE FROM "api_keys" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
         const TABLE: &'static str = "\"api_keys\"";
@@ -3938,6 +3594,10 @@ pub mod api_keys {
         const STAGING: &'static str = "tenant_template_api_keys";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for ApiKeyRepo {
+        type Patch = ApiKeyPatch;
+        const UPDATE: &'static str = r#"UPDATE "api_keys" SET "user_id" = COALESCE($2::uuid, "user_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "expires_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "expires_at" END, "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewApiKey {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -3951,16 +3611,15 @@ pub mod api_keys {
             sink.value(&self.expires_at);
             sink.or_default(&self.active);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewApiKey {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.key_hash);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.expires_at);
             args.column(rows, |r| &r.active);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
@@ -4549,106 +4208,20 @@ pub mod social_accounts {
             [SocialAccountSort::Id, SocialAccountSort::Platform][index]
         }
     }
-    /// Queries on `tenant_template.social_accounts`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `tenant_template.social_accounts`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct SocialAccountRepo;
     impl SocialAccountRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SocialAccountId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<SocialAccount>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SocialAccountId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "social_accounts" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::SocialAccountId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<SocialAccount>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SocialAccountFilter,
-            page: &'a ::hubgen_runtime::PageRequest<SocialAccountSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<SocialAccount>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("platform", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "platform", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("platform", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "platform" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "platform asc",
-                "platform desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &SocialAccount| match page.sort {
-                    SocialAccountSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    SocialAccountSort::Platform => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.platform, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a SocialAccountFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "social_accounts" WHERE ($1::character varying(50)[] IS NULL OR "platform" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "platform" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "platform" < $3::character varying(50)) AND ($4::bool IS NULL OR ("platform" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &SocialAccountFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, SocialAccount> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::character varying(50)[] IS NULL OR "platform" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "platform" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "platform" < $3::character varying(50)) AND ($4::bool IS NULL OR ("platform" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `tenant_id`, `platform`, `account_id` equal these values.
-        pub fn get_by_tenant_id_and_platform_and_account_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_tenant_id_and_platform_and_account_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             tenant_id: ids::TenantId,
             platform: String,
             account_id: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<SocialAccount>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE "tenant_id" = $1::uuid AND "platform" = $2::character varying(50) AND "account_id" = $3::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(
                 &mut *tx,
@@ -4656,76 +4229,78 @@ pub mod social_accounts {
                 (tenant_id, platform, account_id),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewSocialAccount,
-        ) -> impl ::std::future::Future<
-            Output = Result<SocialAccount, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSocialAccount],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."platform", u."account_id", u."account_name", u."access_token_encrypted", u."refresh_token_encrypted", u."token_expires_at", COALESCE(u."metadata", '{}'), COALESCE(u."connected_at", NOW()), COALESCE(u."active", true), $11::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::character varying(255)[], $5::bytea[], $6::bytea[], $7::timestamp without time zone[], $8::jsonb[], $9::timestamp without time zone[], $10::boolean[]) AS u("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active")"#;
-            const ONE: &str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewSocialAccount],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::SocialAccountId,
-            patch: &SocialAccountPatch,
-        ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "social_accounts" SET "platform" = COALESCE($2::character varying(50), "platform"), "account_id" = COALESCE($3::character varying(255), "account_id"), "account_name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "account_name" END, "access_token_encrypted" = COALESCE($6::bytea, "access_token_encrypted"), "refresh_token_encrypted" = CASE WHEN $7::bool THEN $8::bytea ELSE "refresh_token_encrypted" END, "token_expires_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "token_expires_at" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "connected_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "connected_at" END, "active" = CASE WHEN $15::bool THEN $16::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::SocialAccountId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "social_accounts" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewSocialAccount,
         ) -> impl ::std::future::Future<
             Output = Result<SocialAccount, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT ("id") DO UPDATE SET "platform" = EXCLUDED."platform", "account_id" = EXCLUDED."account_id", "account_name" = COALESCE($4::character varying(255), "social_accounts"."account_name"), "access_token_encrypted" = EXCLUDED."access_token_encrypted", "refresh_token_encrypted" = COALESCE($6::bytea, "social_accounts"."refresh_token_encrypted"), "token_expires_at" = COALESCE($7::timestamp without time zone, "social_accounts"."token_expires_at"), "metadata" = COALESCE($8::jsonb, "social_accounts"."metadata"), "connected_at" = COALESCE($9::timestamp without time zone, "social_accounts"."connected_at"), "active" = COALESCE($10::boolean, "social_accounts"."active") RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform`, `account_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_tenant_id_and_platform_and_account_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_tenant_id_and_platform_and_account_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewSocialAccount,
         ) -> impl ::std::future::Future<
             Output = Result<SocialAccount, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT ("tenant_id", "platform", "account_id") DO UPDATE SET "account_name" = COALESCE($4::character varying(255), "social_accounts"."account_name"), "access_token_encrypted" = EXCLUDED."access_token_encrypted", "refresh_token_encrypted" = COALESCE($6::bytea, "social_accounts"."refresh_token_encrypted"), "token_expires_at" = COALESCE($7::timestamp without time zone, "social_accounts"."token_expires_at"), "metadata" = COALESCE($8::jsonb, "social_accounts"."metadata"), "connected_at" = COALESCE($9::timestamp without time zone, "social_accounts"."connected_at"), "active" = COALESCE($10::boolean, "social_accounts"."active") RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for SocialAccountRepo {
+        type Row = SocialAccount;
+        type Key = ids::SocialAccountId;
+        type Filter = SocialAccountFilter;
+        type Sort = SocialAccountSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "social_accounts" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("platform", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "platform", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::text IS NULL OR ("platform", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR "platform" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "platform" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "platform" < $4::character varying(50)) AND ($5::bool IS NULL OR ("platform" IS NULL) = $5::bool) ORDER BY "platform" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "platform asc",
+            "platform desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "social_accounts" WHERE ($1::character varying(50)[] IS NULL OR "platform" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "platform" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "platform" < $3::character varying(50)) AND ($4::bool IS NULL OR ("platform" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::character varying(50)[] IS NULL OR "platform" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "platform" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "platform" < $3::character varying(50)) AND ($4::bool IS NULL OR ("platform" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                SocialAccountSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                SocialAccountSort::Platform => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.platform, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for SocialAccountFilter {
@@ -4733,6 +4308,15 @@ pub mod social_accounts {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.platform);
         }
+    }
+    impl ::hubgen_runtime::table::Write for SocialAccountRepo {
+        type New = NewSocialAccount;
+        const INSERT: &'static str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."platform", u."account_id", u."account_name", u."access_token_encrypted", u."refresh_token_encrypted", u."token_expires_at", COALESCE(u."metadata", '{}'), COALESCE(u."connected_at", NOW()), COALESCE(u."active", true), $11::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::character varying(255)[], $5::bytea[], $6::bytea[], $7::timestamp without time zone[], $8::jsonb[], $9::timestamp without time zone[], $10::boolean[]) AS u("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "social_accounts" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSocialAccount {
         const TABLE: &'static str = "\"social_accounts\"";
@@ -4750,6 +4334,10 @@ pub mod social_accounts {
         ];
         const STAGING: &'static str = "tenant_template_social_accounts";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for SocialAccountRepo {
+        type Patch = SocialAccountPatch;
+        const UPDATE: &'static str = r#"UPDATE "social_accounts" SET "platform" = COALESCE($2::character varying(50), "platform"), "account_id" = COALESCE($3::character varying(255), "account_id"), "account_name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "account_name" END, "access_token_encrypted" = COALESCE($6::bytea, "access_token_encrypted"), "refresh_token_encrypted" = CASE WHEN $7::bool THEN $8::bytea ELSE "refresh_token_encrypted" END, "token_expires_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "token_expires_at" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "connected_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "connected_at" END, "active" = CASE WHEN $15::bool THEN $16::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewSocialAccount {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -4769,10 +4357,8 @@ pub mod social_accounts {
             sink.or_default(&self.connected_at);
             sink.or_default(&self.active);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewSocialAccount {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.platform);
             args.column(rows, |r| &r.account_id);
@@ -4783,6 +4369,7 @@ pub mod social_accounts {
             args.column(rows, |r| &r.metadata);
             args.column(rows, |r| &r.connected_at);
             args.column(rows, |r| &r.active);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SocialAccountPatch {
@@ -5367,115 +4954,19 @@ pub mod conversations {
             ][index]
         }
     }
-    /// Queries on `tenant_template.conversations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `tenant_template.conversations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ConversationRepo;
     impl ConversationRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "conversations" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::ConversationId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Conversation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ConversationSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<
-                ::hubgen_runtime::Page<Conversation>,
-                ::hubgen_runtime::Error,
-            >,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "last_message_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("last_message_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "last_message_at" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "last_message_at", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("last_message_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "last_message_at" IS NOT NULL ELSE ("last_message_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "last_message_at" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "status asc",
-                "status desc",
-                "last_message_at asc",
-                "last_message_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Conversation| match page.sort {
-                    ConversationSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    ConversationSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    ConversationSort::LastMessageAt => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.last_message_at, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a ConversationFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "conversations" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "last_message_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "last_message_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("last_message_at" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &ConversationFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Conversation> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "last_message_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "last_message_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("last_message_at" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `social_account_id`, `platform_conversation_id` equal these values.
-        pub fn get_by_social_account_id_and_platform_conversation_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_social_account_id_and_platform_conversation_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             social_account_id: ids::SocialAccountId,
             platform_conversation_id: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Conversation>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE "social_account_id" = $1::uuid AND "platform_conversation_id" = $2::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(
                 &mut *tx,
@@ -5483,76 +4974,85 @@ pub mod conversations {
                 (social_account_id, platform_conversation_id),
             )
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewConversation,
-        ) -> impl ::std::future::Future<
-            Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."social_account_id", u."platform_conversation_id", u."participant_id", u."participant_name", COALESCE(u."status", 'active'), COALESCE(u."started_at", NOW()), COALESCE(u."last_message_at", NOW()), COALESCE(u."message_count", 0), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[]) AS u("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count")"#;
-            const ONE: &str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewConversation],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::ConversationId,
-            patch: &ConversationPatch,
-        ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "conversations" SET "social_account_id" = COALESCE($2::uuid, "social_account_id"), "platform_conversation_id" = COALESCE($3::character varying(255), "platform_conversation_id"), "participant_id" = COALESCE($4::character varying(255), "participant_id"), "participant_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "participant_name" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "started_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "started_at" END, "last_message_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "last_message_at" END, "message_count" = CASE WHEN $13::bool THEN $14::integer ELSE "message_count" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::ConversationId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "conversations" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewConversation,
         ) -> impl ::std::future::Future<
             Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "social_account_id" = EXCLUDED."social_account_id", "platform_conversation_id" = EXCLUDED."platform_conversation_id", "participant_id" = EXCLUDED."participant_id", "participant_name" = COALESCE($5::character varying(255), "conversations"."participant_name"), "status" = COALESCE($6::character varying(50), "conversations"."status"), "started_at" = COALESCE($7::timestamp without time zone, "conversations"."started_at"), "last_message_at" = COALESCE($8::timestamp without time zone, "conversations"."last_message_at"), "message_count" = COALESCE($9::integer, "conversations"."message_count") RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `social_account_id`, `platform_conversation_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_social_account_id_and_platform_conversation_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_social_account_id_and_platform_conversation_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewConversation,
         ) -> impl ::std::future::Future<
             Output = Result<Conversation, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT ("social_account_id", "platform_conversation_id") DO UPDATE SET "participant_id" = EXCLUDED."participant_id", "participant_name" = COALESCE($5::character varying(255), "conversations"."participant_name"), "status" = COALESCE($6::character varying(50), "conversations"."status"), "started_at" = COALESCE($7::timestamp without time zone, "conversations"."started_at"), "last_message_at" = COALESCE($8::timestamp without time zone, "conversations"."last_message_at"), "message_count" = COALESCE($9::integer, "conversations"."message_count") RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ConversationRepo {
+        type Row = Conversation;
+        type Key = ids::ConversationId;
+        type Filter = ConversationFilter;
+        type Sort = ConversationSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "conversations" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "last_message_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("last_message_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "last_message_at" IS NULL END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "last_message_at", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("last_message_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "last_message_at" IS NOT NULL ELSE ("last_message_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR "status" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "status" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "status" < $4::character varying(50)) AND ($5::bool IS NULL OR ("status" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "last_message_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "last_message_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("last_message_at" IS NULL) = $9::bool) ORDER BY "last_message_at" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "status asc",
+            "status desc",
+            "last_message_at asc",
+            "last_message_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "conversations" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "last_message_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "last_message_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("last_message_at" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "last_message_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "last_message_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("last_message_at" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ConversationSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                ConversationSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                ConversationSort::LastMessageAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.last_message_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
@@ -5561,6 +5061,15 @@ pub mod conversations {
             args.condition(&self.status);
             args.condition(&self.last_message_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for ConversationRepo {
+        type New = NewConversation;
+        const INSERT: &'static str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."social_account_id", u."platform_conversation_id", u."participant_id", u."participant_name", COALESCE(u."status", 'active'), COALESCE(u."started_at", NOW()), COALESCE(u."last_message_at", NOW()), COALESCE(u."message_count", 0), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[]) AS u("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "conversations" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversation {
         const TABLE: &'static str = "\"conversations\"";
@@ -5577,6 +5086,10 @@ pub mod conversations {
         ];
         const STAGING: &'static str = "tenant_template_conversations";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for ConversationRepo {
+        type Patch = ConversationPatch;
+        const UPDATE: &'static str = r#"UPDATE "conversations" SET "social_account_id" = COALESCE($2::uuid, "social_account_id"), "platform_conversation_id" = COALESCE($3::character varying(255), "platform_conversation_id"), "participant_id" = COALESCE($4::character varying(255), "participant_id"), "participant_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "participant_name" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "started_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "started_at" END, "last_message_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "last_message_at" END, "message_count" = CASE WHEN $13::bool THEN $14::integer ELSE "message_count" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -5595,10 +5108,8 @@ pub mod conversations {
             sink.or_default(&self.last_message_at);
             sink.or_default(&self.message_count);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewConversation {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.social_account_id);
             args.column(rows, |r| &r.platform_conversation_id);
@@ -5608,6 +5119,7 @@ pub mod conversations {
             args.column(rows, |r| &r.started_at);
             args.column(rows, |r| &r.last_message_at);
             args.column(rows, |r| &r.message_count);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
@@ -6149,174 +5661,86 @@ pub mod messages {
             ][index]
         }
     }
-    /// Queries on `tenant_template.messages`.
+    /// Queries on `tenant_template.messages`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct MessageRepo;
     impl MessageRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: (::uuid::Uuid, ::chrono::NaiveDateTime),
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Message>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, key)
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: (::uuid::Uuid, ::chrono::NaiveDateTime),
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "messages" WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, key)
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [(::uuid::Uuid, ::chrono::NaiveDateTime)],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Message>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ("id", "received_at") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp without time zone[])) ORDER BY "id", "received_at""#;
-            ::hubgen_runtime::repo::fetch_all(
-                &mut *conn,
-                SQL,
-                (
-                    keys.iter().map(|k| k.0).collect::<Vec<_>>(),
-                    keys.iter().map(|k| k.1).collect::<Vec<_>>(),
-                ),
-            )
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a MessageFilter,
-            page: &'a ::hubgen_runtime::PageRequest<MessageSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("id", "received_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "id", "received_at" LIMIT $10::bigint"#,
-                r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("id", "received_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "id" DESC, "received_at" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("conversation_id", "id", "received_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "conversation_id", "id", "received_at" LIMIT $10::bigint"#,
-                r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("conversation_id", "id", "received_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "conversation_id" DESC, "id" DESC, "received_at" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("platform_message_id", "id", "received_at") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "platform_message_id", "id", "received_at" LIMIT $10::bigint"#,
-                r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("platform_message_id", "id", "received_at") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "platform_message_id" DESC, "id" DESC, "received_at" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "primary_key asc",
-                "primary_key desc",
-                "conversation_id asc",
-                "conversation_id desc",
-                "platform_message_id asc",
-                "platform_message_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Message| match page.sort {
-                    MessageSort::PrimaryKey => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id, &row.received_at))
-                    }
-                    MessageSort::ConversationId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.conversation_id, &row.id, &row.received_at),
-                        )
-                    }
-                    MessageSort::PlatformMessageId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.platform_message_id, &row.id, &row.received_at),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a MessageFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "platform_message_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "platform_message_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "platform_message_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("platform_message_id" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &MessageFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Message> {
-            const SQL: &str = r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "platform_message_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "platform_message_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "platform_message_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("platform_message_id" IS NULL) = $8::bool) ORDER BY "id", "received_at""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewMessage,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."platform_message_id", u."direction", u."content", u."sender_id", COALESCE(u."received_at", NOW()), COALESCE(u."metadata", '{}') FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(20)[], $5::text[], $6::character varying(255)[], $7::timestamp without time zone[], $8::jsonb[]) AS u("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata")"#;
-            const ONE: &str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}'))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: (::uuid::Uuid, ::chrono::NaiveDateTime),
-            patch: &MessagePatch,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "messages" SET "conversation_id" = COALESCE($3::uuid, "conversation_id"), "platform_message_id" = COALESCE($4::character varying(255), "platform_message_id"), "direction" = COALESCE($5::character varying(20), "direction"), "content" = COALESCE($6::text, "content"), "sender_id" = CASE WHEN $7::bool THEN $8::character varying(255) ELSE "sender_id" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, key, patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: (::uuid::Uuid, ::chrono::NaiveDateTime),
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "messages" WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, key)
-        }
         /// Inserts the row, or, when one with the same `id`, `received_at` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id_and_received_at<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewMessage,
         ) -> impl ::std::future::Future<
             Output = Result<Message, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) ON CONFLICT ("id", "received_at") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "platform_message_id" = EXCLUDED."platform_message_id", "direction" = EXCLUDED."direction", "content" = EXCLUDED."content", "sender_id" = COALESCE($6::character varying(255), "messages"."sender_id"), "metadata" = COALESCE($8::jsonb, "messages"."metadata") RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for MessageRepo {
+        type Row = Message;
+        type Key = (::uuid::Uuid, ::chrono::NaiveDateTime);
+        type Filter = MessageFilter;
+        type Sort = MessageSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "messages" WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ("id", "received_at") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp without time zone[])) ORDER BY "id", "received_at""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("id", "received_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "id", "received_at" LIMIT $10::bigint"#,
+            r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("id", "received_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "id" DESC, "received_at" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("conversation_id", "id", "received_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "conversation_id", "id", "received_at" LIMIT $10::bigint"#,
+            r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("conversation_id", "id", "received_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "conversation_id" DESC, "id" DESC, "received_at" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("platform_message_id", "id", "received_at") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "platform_message_id", "id", "received_at" LIMIT $10::bigint"#,
+            r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::text IS NULL OR ("platform_message_id", "id", "received_at") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR "conversation_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "conversation_id" >= $3::uuid) AND ($4::uuid IS NULL OR "conversation_id" < $4::uuid) AND ($5::bool IS NULL OR ("conversation_id" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR "platform_message_id" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR "platform_message_id" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR "platform_message_id" < $8::character varying(255)) AND ($9::bool IS NULL OR ("platform_message_id" IS NULL) = $9::bool) ORDER BY "platform_message_id" DESC, "id" DESC, "received_at" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "primary_key asc",
+            "primary_key desc",
+            "conversation_id asc",
+            "conversation_id desc",
+            "platform_message_id asc",
+            "platform_message_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "platform_message_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "platform_message_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "platform_message_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("platform_message_id" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "platform_message_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "platform_message_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "platform_message_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("platform_message_id" IS NULL) = $8::bool) ORDER BY "id", "received_at""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key.0);
+            args.add(key.1);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys.iter().map(|k| k.0).collect::<Vec<_>>());
+            args.add(keys.iter().map(|k| k.1).collect::<Vec<_>>());
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                MessageSort::PrimaryKey => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.id, &row.received_at))
+                }
+                MessageSort::ConversationId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.conversation_id, &row.id, &row.received_at),
+                    )
+                }
+                MessageSort::PlatformMessageId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.platform_message_id, &row.id, &row.received_at),
+                    )
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
@@ -6325,6 +5749,15 @@ pub mod messages {
             args.condition(&self.conversation_id);
             args.condition(&self.platform_message_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for MessageRepo {
+        type New = NewMessage;
+        const INSERT: &'static str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."platform_message_id", u."direction", u."content", u."sender_id", COALESCE(u."received_at", NOW()), COALESCE(u."metadata", '{}') FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(20)[], $5::text[], $6::character varying(255)[], $7::timestamp without time zone[], $8::jsonb[]) AS u("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}'))"#;
+        const DELETE: &'static str = r#"DELETE FROM "messages" WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
         const TABLE: &'static str = "\"messages\"";
@@ -6341,6 +5774,10 @@ pub mod messages {
         const STAGING: &'static str = "tenant_template_messages";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        type Patch = MessagePatch;
+        const UPDATE: &'static str = r#"UPDATE "messages" SET "conversation_id" = COALESCE($3::uuid, "conversation_id"), "platform_message_id" = COALESCE($4::character varying(255), "platform_message_id"), "direction" = COALESCE($5::character varying(20), "direction"), "content" = COALESCE($6::text, "content"), "sender_id" = CASE WHEN $7::bool THEN $8::character varying(255) ELSE "sender_id" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -6356,10 +5793,8 @@ pub mod messages {
             sink.or_default(&self.received_at);
             sink.or_default(&self.metadata);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewMessage {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.platform_message_id);
@@ -6368,6 +5803,7 @@ pub mod messages {
             args.column(rows, |r| &r.sender_id);
             args.column(rows, |r| &r.received_at);
             args.column(rows, |r| &r.metadata);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
@@ -6870,162 +6306,76 @@ pub mod replies {
             [ReplySort::Id, ReplySort::MessageId, ReplySort::GeneratedAt][index]
         }
     }
-    /// Queries on `tenant_template.replies`.
+    /// Queries on `tenant_template.replies`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct ReplyRepo;
     impl ReplyRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ReplyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Reply>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ReplyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "replies" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::ReplyId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Reply>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ReplyFilter,
-            page: &'a ::hubgen_runtime::PageRequest<ReplySort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Reply>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("message_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "message_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("message_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "message_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "generated_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("generated_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "generated_at" IS NULL END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "generated_at", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("generated_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "generated_at" IS NOT NULL ELSE ("generated_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "generated_at" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "message_id asc",
-                "message_id desc",
-                "generated_at asc",
-                "generated_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Reply| match page.sort {
-                    ReplySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    ReplySort::MessageId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.message_id, &row.id))
-                    }
-                    ReplySort::GeneratedAt => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.generated_at, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ReplyFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "replies" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "generated_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "generated_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "generated_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("generated_at" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &ReplyFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Reply> {
-            const SQL: &str = r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "generated_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "generated_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "generated_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("generated_at" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewReply,
-        ) -> impl ::std::future::Future<
-            Output = Result<Reply, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewReply],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") SELECT COALESCE(u."id", gen_random_uuid()), u."message_id", u."content", COALESCE(u."status", 'pending'), u."confidence", COALESCE(u."generated_at", NOW()), u."sent_at", u."error_message" FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::character varying(20)[], $5::double precision[], $6::timestamp without time zone[], $7::timestamp without time zone[], $8::text[]) AS u("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message")"#;
-            const ONE: &str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewReply],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::ReplyId,
-            patch: &ReplyPatch,
-        ) -> Result<Reply, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "replies" SET "message_id" = COALESCE($2::uuid, "message_id"), "content" = COALESCE($3::text, "content"), "status" = COALESCE($4::character varying(20), "status"), "confidence" = CASE WHEN $5::bool THEN $6::double precision ELSE "confidence" END, "generated_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "generated_at" END, "sent_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "sent_at" END, "error_message" = CASE WHEN $11::bool THEN $12::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::ReplyId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "replies" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewReply,
         ) -> impl ::std::future::Future<
             Output = Result<Reply, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) ON CONFLICT ("id") DO UPDATE SET "message_id" = EXCLUDED."message_id", "content" = EXCLUDED."content", "status" = COALESCE($4::character varying(20), "replies"."status"), "confidence" = COALESCE($5::double precision, "replies"."confidence"), "generated_at" = COALESCE($6::timestamp without time zone, "replies"."generated_at"), "sent_at" = COALESCE($7::timestamp without time zone, "replies"."sent_at"), "error_message" = COALESCE($8::text, "replies"."error_message") RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for ReplyRepo {
+        type Row = Reply;
+        type Key = ids::ReplyId;
+        type Filter = ReplyFilter;
+        type Sort = ReplySort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "replies" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("message_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "message_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR ("message_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "message_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "generated_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("generated_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "generated_at" IS NULL END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "generated_at", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("generated_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "generated_at" IS NOT NULL ELSE ("generated_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR "generated_at" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR "generated_at" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR "generated_at" < $8::timestamp without time zone) AND ($9::bool IS NULL OR ("generated_at" IS NULL) = $9::bool) ORDER BY "generated_at" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "message_id asc",
+            "message_id desc",
+            "generated_at asc",
+            "generated_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "replies" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "generated_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "generated_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "generated_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("generated_at" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "generated_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "generated_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "generated_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("generated_at" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                ReplySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                ReplySort::MessageId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.message_id, &row.id))
+                }
+                ReplySort::GeneratedAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.generated_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for ReplyFilter {
@@ -7034,6 +6384,15 @@ pub mod replies {
             args.condition(&self.message_id);
             args.condition(&self.generated_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for ReplyRepo {
+        type New = NewReply;
+        const INSERT: &'static str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") SELECT COALESCE(u."id", gen_random_uuid()), u."message_id", u."content", COALESCE(u."status", 'pending'), u."confidence", COALESCE(u."generated_at", NOW()), u."sent_at", u."error_message" FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::character varying(20)[], $5::double precision[], $6::timestamp without time zone[], $7::timestamp without time zone[], $8::text[]) AS u("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text)"#;
+        const DELETE: &'static str = r#"DELETE FROM "replies" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewReply {
         const TABLE: &'static str = "\"replies\"";
@@ -7050,6 +6409,10 @@ pub mod replies {
         const STAGING: &'static str = "tenant_template_replies";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for ReplyRepo {
+        type Patch = ReplyPatch;
+        const UPDATE: &'static str = r#"UPDATE "replies" SET "message_id" = COALESCE($2::uuid, "message_id"), "content" = COALESCE($3::text, "content"), "status" = COALESCE($4::character varying(20), "status"), "confidence" = CASE WHEN $5::bool THEN $6::double precision ELSE "confidence" END, "generated_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "generated_at" END, "sent_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "sent_at" END, "error_message" = CASE WHEN $11::bool THEN $12::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewReply {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -7065,10 +6428,8 @@ pub mod replies {
             sink.value(&self.sent_at);
             sink.value(&self.error_message);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewReply {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.message_id);
             args.column(rows, |r| &r.content);
@@ -7077,6 +6438,7 @@ pub mod replies {
             args.column(rows, |r| &r.generated_at);
             args.column(rows, |r| &r.sent_at);
             args.column(rows, |r| &r.error_message);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ReplyPatch {
@@ -7703,159 +7065,76 @@ pub mod leads {
             [LeadSort::Id, LeadSort::Score, LeadSort::Status][index]
         }
     }
-    /// Queries on `tenant_template.leads`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `tenant_template.leads`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct LeadRepo;
     impl LeadRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::LeadId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Lead>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::LeadId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "leads" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::LeadId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Lead>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a LeadFilter,
-            page: &'a ::hubgen_runtime::PageRequest<LeadSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Lead>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "score" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("score", "id") > (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid) OR "score" IS NULL END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "score", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("score" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "score" IS NOT NULL ELSE ("score", "id") < (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "score" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "score asc",
-                "score desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Lead| match page.sort {
-                    LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    LeadSort::Score => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.score, &row.id))
-                    }
-                    LeadSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a LeadFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "leads" WHERE ($1::character varying(20)[] IS NULL OR "score" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR "score" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR "score" < $3::character varying(20)) AND ($4::bool IS NULL OR ("score" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "email" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "email" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "email" < $11::character varying(255)) AND ($12::bool IS NULL OR ("email" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &LeadFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Lead> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::character varying(20)[] IS NULL OR "score" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR "score" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR "score" < $3::character varying(20)) AND ($4::bool IS NULL OR ("score" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "email" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "email" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "email" < $11::character varying(255)) AND ($12::bool IS NULL OR ("email" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewLead,
-        ) -> impl ::std::future::Future<
-            Output = Result<Lead, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewLead],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."name", u."email", u."phone", u."company", u."score", COALESCE(u."status", 'new'), u."notes", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(20)[], $8::character varying(50)[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at")"#;
-            const ONE: &str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewLead],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::LeadId,
-            patch: &LeadPatch,
-        ) -> Result<Lead, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "name" END, "email" = CASE WHEN $6::bool THEN $7::character varying(255) ELSE "email" END, "phone" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "phone" END, "company" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "company" END, "score" = CASE WHEN $12::bool THEN $13::character varying(20) ELSE "score" END, "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "notes" = CASE WHEN $16::bool THEN $17::text ELSE "notes" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::LeadId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "leads" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewLead,
         ) -> impl ::std::future::Future<
             Output = Result<Lead, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = COALESCE($2::uuid, "leads"."conversation_id"), "name" = COALESCE($3::character varying(255), "leads"."name"), "email" = COALESCE($4::character varying(255), "leads"."email"), "phone" = COALESCE($5::character varying(50), "leads"."phone"), "company" = COALESCE($6::character varying(255), "leads"."company"), "score" = COALESCE($7::character varying(20), "leads"."score"), "status" = COALESCE($8::character varying(50), "leads"."status"), "notes" = COALESCE($9::text, "leads"."notes"), "created_at" = COALESCE($10::timestamp without time zone, "leads"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for LeadRepo {
+        type Row = Lead;
+        type Key = ids::LeadId;
+        type Filter = LeadFilter;
+        type Sort = LeadSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "leads" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "score" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("score", "id") > (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid) OR "score" IS NULL END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "score", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("score" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "score" IS NOT NULL ELSE ("score", "id") < (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "score" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR "score" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR "score" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR "score" < $4::character varying(20)) AND ($5::bool IS NULL OR ("score" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR "email" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR "email" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR "email" < $12::character varying(255)) AND ($13::bool IS NULL OR ("email" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "score asc",
+            "score desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "leads" WHERE ($1::character varying(20)[] IS NULL OR "score" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR "score" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR "score" < $3::character varying(20)) AND ($4::bool IS NULL OR ("score" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "email" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "email" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "email" < $11::character varying(255)) AND ($12::bool IS NULL OR ("email" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::character varying(20)[] IS NULL OR "score" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR "score" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR "score" < $3::character varying(20)) AND ($4::bool IS NULL OR ("score" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "email" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "email" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "email" < $11::character varying(255)) AND ($12::bool IS NULL OR ("email" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                LeadSort::Score => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.score, &row.id))
+                }
+                LeadSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for LeadFilter {
@@ -7865,6 +7144,15 @@ pub mod leads {
             args.condition(&self.status);
             args.condition(&self.email);
         }
+    }
+    impl ::hubgen_runtime::table::Write for LeadRepo {
+        type New = NewLead;
+        const INSERT: &'static str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."name", u."email", u."phone", u."company", u."score", COALESCE(u."status", 'new'), u."notes", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(20)[], $8::character varying(50)[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "leads" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLead {
         const TABLE: &'static str = "\"leads\"";
@@ -7883,6 +7171,10 @@ pub mod leads {
         ];
         const STAGING: &'static str = "tenant_template_leads";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for LeadRepo {
+        type Patch = LeadPatch;
+        const UPDATE: &'static str = r#"UPDATE "leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "name" END, "email" = CASE WHEN $6::bool THEN $7::character varying(255) ELSE "email" END, "phone" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "phone" END, "company" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "company" END, "score" = CASE WHEN $12::bool THEN $13::character varying(20) ELSE "score" END, "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "notes" = CASE WHEN $16::bool THEN $17::text ELSE "notes" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewLead {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -7903,10 +7195,8 @@ pub mod leads {
             sink.or_default(&self.created_at);
             sink.or_default(&self.updated_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewLead {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.name);
@@ -7918,6 +7208,7 @@ pub mod leads {
             args.column(rows, |r| &r.notes);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
@@ -8378,152 +7669,69 @@ pub mod lead_scores {
             [LeadScoreSort::Id, LeadScoreSort::LeadId][index]
         }
     }
-    /// Queries on `tenant_template.lead_scores`.
+    /// Queries on `tenant_template.lead_scores`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct LeadScoreRepo;
     impl LeadScoreRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::LeadScoreId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<LeadScore>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::LeadScoreId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "lead_scores" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::LeadScoreId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<LeadScore>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a LeadScoreFilter,
-            page: &'a ::hubgen_runtime::PageRequest<LeadScoreSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<LeadScore>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 4usize] = [
-                r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
-                r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("lead_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "lead_id", "id" LIMIT $6::bigint"#,
-                r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("lead_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "lead_id" DESC, "id" DESC LIMIT $6::bigint"#,
-            ];
-            const ORDERS: [&str; 4usize] = [
-                "id asc",
-                "id desc",
-                "lead_id asc",
-                "lead_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &LeadScore| match page.sort {
-                    LeadScoreSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    LeadScoreSort::LeadId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.lead_id, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a LeadScoreFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "lead_scores" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &LeadScoreFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, LeadScore> {
-            const SQL: &str = r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewLeadScore,
-        ) -> impl ::std::future::Future<
-            Output = Result<LeadScore, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewLeadScore],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") SELECT COALESCE(u."id", gen_random_uuid()), u."lead_id", u."score", u."score_value", COALESCE(u."signals", '{}'), u."reasoning", COALESCE(u."scored_at", NOW()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::integer[], $5::jsonb[], $6::text[], $7::timestamp without time zone[]) AS u("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at")"#;
-            const ONE: &str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW()))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewLeadScore],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::LeadScoreId,
-            patch: &LeadScorePatch,
-        ) -> Result<LeadScore, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "lead_scores" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "score" = COALESCE($3::character varying(20), "score"), "score_value" = COALESCE($4::integer, "score_value"), "signals" = CASE WHEN $5::bool THEN $6::jsonb ELSE "signals" END, "reasoning" = CASE WHEN $7::bool THEN $8::text ELSE "reasoning" END, "scored_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "scored_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::LeadScoreId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "lead_scores" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewLeadScore,
         ) -> impl ::std::future::Future<
             Output = Result<LeadScore, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) ON CONFLICT ("id") DO UPDATE SET "lead_id" = EXCLUDED."lead_id", "score" = EXCLUDED."score", "score_value" = EXCLUDED."score_value", "signals" = COALESCE($5::jsonb, "lead_scores"."signals"), "reasoning" = COALESCE($6::text, "lead_scores"."reasoning"), "scored_at" = COALESCE($7::timestamp without time zone, "lead_scores"."scored_at") RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for LeadScoreRepo {
+        type Row = LeadScore;
+        type Key = ids::LeadScoreId;
+        type Filter = LeadScoreFilter;
+        type Sort = LeadScoreSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "lead_scores" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+            r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("lead_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "lead_id", "id" LIMIT $6::bigint"#,
+            r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::text IS NULL OR ("lead_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) ORDER BY "lead_id" DESC, "id" DESC LIMIT $6::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "lead_id asc",
+            "lead_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "lead_scores" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                LeadScoreSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                LeadScoreSort::LeadId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.lead_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for LeadScoreFilter {
@@ -8531,6 +7739,15 @@ pub mod lead_scores {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.lead_id);
         }
+    }
+    impl ::hubgen_runtime::table::Write for LeadScoreRepo {
+        type New = NewLeadScore;
+        const INSERT: &'static str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") SELECT COALESCE(u."id", gen_random_uuid()), u."lead_id", u."score", u."score_value", COALESCE(u."signals", '{}'), u."reasoning", COALESCE(u."scored_at", NOW()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::integer[], $5::jsonb[], $6::text[], $7::timestamp without time zone[]) AS u("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW()))"#;
+        const DELETE: &'static str = r#"DELETE FROM "lead_scores" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLeadScore {
         const TABLE: &'static str = "\"lead_scores\"";
@@ -8546,6 +7763,10 @@ pub mod lead_scores {
         const STAGING: &'static str = "tenant_template_lead_scores";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for LeadScoreRepo {
+        type Patch = LeadScorePatch;
+        const UPDATE: &'static str = r#"UPDATE "lead_scores" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "score" = COALESCE($3::character varying(20), "score"), "score_value" = COALESCE($4::integer, "score_value"), "signals" = CASE WHEN $5::bool THEN $6::jsonb ELSE "signals" END, "reasoning" = CASE WHEN $7::bool THEN $8::text ELSE "reasoning" END, "scored_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "scored_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewLeadScore {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -8560,10 +7781,8 @@ pub mod lead_scores {
             sink.value(&self.reasoning);
             sink.or_default(&self.scored_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewLeadScore {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.lead_id);
             args.column(rows, |r| &r.score);
@@ -8571,6 +7790,7 @@ pub mod lead_scores {
             args.column(rows, |r| &r.signals);
             args.column(rows, |r| &r.reasoning);
             args.column(rows, |r| &r.scored_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LeadScorePatch {
@@ -9037,147 +8257,73 @@ pub mod crm_configs {
             [CrmConfigSort::Id][index]
         }
     }
-    /// Queries on `tenant_template.crm_configs`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `tenant_template.crm_configs`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct CrmConfigRepo;
     impl CrmConfigRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::CrmConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<CrmConfig>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::CrmConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "crm_configs" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::CrmConfigId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<CrmConfig>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a CrmConfigFilter,
-            page: &'a ::hubgen_runtime::PageRequest<CrmConfigSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<CrmConfig>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
-                r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &CrmConfig| match page.sort {
-                    CrmConfigSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a CrmConfigFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "crm_configs" WHERE true"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &CrmConfigFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, CrmConfig> {
-            const SQL: &str = r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE true ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewCrmConfig,
-        ) -> impl ::std::future::Future<
-            Output = Result<CrmConfig, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid) RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewCrmConfig],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."provider", u."credentials_encrypted", COALESCE(u."field_mappings", '{}'), COALESCE(u."auto_sync", false), COALESCE(u."active", true), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::bytea[], $4::jsonb[], $5::boolean[], $6::boolean[]) AS u("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active")"#;
-            const ONE: &str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewCrmConfig],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::CrmConfigId,
-            patch: &CrmConfigPatch,
-        ) -> Result<CrmConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "crm_configs" SET "provider" = COALESCE($2::character varying(50), "provider"), "credentials_encrypted" = COALESCE($3::bytea, "credentials_encrypted"), "field_mappings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "field_mappings" END, "auto_sync" = COALESCE($6::boolean, "auto_sync"), "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::CrmConfigId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"DELETE FROM "crm_configs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewCrmConfig,
         ) -> impl ::std::future::Future<
             Output = Result<CrmConfig, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "provider" = EXCLUDED."provider", "credentials_encrypted" = EXCLUDED."credentials_encrypted", "field_mappings" = COALESCE($4::jsonb, "crm_configs"."field_mappings"), "auto_sync" = COALESCE($5::boolean, "crm_configs"."auto_sync"), "active" = COALESCE($6::boolean, "crm_configs"."active") RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for CrmConfigRepo {
+        type Row = CrmConfig;
+        type Key = ids::CrmConfigId;
+        type Filter = CrmConfigFilter;
+        type Sort = CrmConfigSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "crm_configs" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+            r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "crm_configs" WHERE true"#;
+        const STREAM: &'static str = r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                CrmConfigSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for CrmConfigFilter {
         #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
+    }
+    impl ::hubgen_runtime::table::Write for CrmConfigRepo {
+        type New = NewCrmConfig;
+        const INSERT: &'static str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid) RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."provider", u."credentials_encrypted", COALESCE(u."field_mappings", '{}'), COALESCE(u."auto_sync", false), COALESCE(u."active", true), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::bytea[], $4::jsonb[], $5::boolean[], $6::boolean[]) AS u("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid)"#;
+        const DELETE: &'static str = r#"DELETE FROM "crm_configs" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewCrmConfig {
         const TABLE: &'static str = "\"crm_configs\"";
@@ -9191,6 +8337,10 @@ pub mod crm_configs {
         ];
         const STAGING: &'static str = "tenant_template_crm_configs";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for CrmConfigRepo {
+        type Patch = CrmConfigPatch;
+        const UPDATE: &'static str = r#"UPDATE "crm_configs" SET "provider" = COALESCE($2::character varying(50), "provider"), "credentials_encrypted" = COALESCE($3::bytea, "credentials_encrypted"), "field_mappings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "field_mappings" END, "auto_sync" = COALESCE($6::boolean, "auto_sync"), "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewCrmConfig {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -9206,16 +8356,15 @@ pub mod crm_configs {
             sink.or_default(&self.auto_sync);
             sink.or_default(&self.active);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewCrmConfig {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.provider);
             args.column(rows, |r| &r.credentials_encrypted);
             args.column(rows, |r| &r.field_mappings);
             args.column(rows, |r| &r.auto_sync);
             args.column(rows, |r| &r.active);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for CrmConfigPatch {
@@ -9792,169 +8941,83 @@ pub mod crm_syncs {
             ][index]
         }
     }
-    /// Queries on `tenant_template.crm_syncs`.
+    /// Queries on `tenant_template.crm_syncs`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct CrmSyncRepo;
     impl CrmSyncRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::CrmSyncId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<CrmSync>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::CrmSyncId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "crm_syncs" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::CrmSyncId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<CrmSync>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a CrmSyncFilter,
-            page: &'a ::hubgen_runtime::PageRequest<CrmSyncSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<CrmSync>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 8usize] = [
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("lead_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "lead_id", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("lead_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "lead_id" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "next_retry_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("next_retry_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "next_retry_at" IS NULL END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "next_retry_at", "id" LIMIT $14::bigint"#,
-                r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("next_retry_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "next_retry_at" IS NOT NULL ELSE ("next_retry_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "next_retry_at" DESC, "id" DESC LIMIT $14::bigint"#,
-            ];
-            const ORDERS: [&str; 8usize] = [
-                "id asc",
-                "id desc",
-                "lead_id asc",
-                "lead_id desc",
-                "status asc",
-                "status desc",
-                "next_retry_at asc",
-                "next_retry_at desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &CrmSync| match page.sort {
-                    CrmSyncSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    CrmSyncSort::LeadId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.lead_id, &row.id))
-                    }
-                    CrmSyncSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    CrmSyncSort::NextRetryAt => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.next_retry_at, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a CrmSyncFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "crm_syncs" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "next_retry_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("next_retry_at" IS NULL) = $12::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &CrmSyncFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, CrmSync> {
-            const SQL: &str = r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "next_retry_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("next_retry_at" IS NULL) = $12::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewCrmSync,
-        ) -> impl ::std::future::Future<
-            Output = Result<CrmSync, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewCrmSync],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") SELECT COALESCE(u."id", gen_random_uuid()), u."lead_id", u."crm_config_id", u."external_id", u."action", COALESCE(u."status", 'pending'), u."error_message", COALESCE(u."synced_at", NOW()), COALESCE(u."retry_count", 0), u."next_retry_at" FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(50)[], $7::text[], $8::timestamp without time zone[], $9::integer[], $10::timestamp without time zone[]) AS u("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at")"#;
-            const ONE: &str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewCrmSync],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::CrmSyncId,
-            patch: &CrmSyncPatch,
-        ) -> Result<CrmSync, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "crm_syncs" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "crm_config_id" = COALESCE($3::uuid, "crm_config_id"), "external_id" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "external_id" END, "action" = COALESCE($6::character varying(50), "action"), "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "error_message" = CASE WHEN $9::bool THEN $10::text ELSE "error_message" END, "synced_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "synced_at" END, "retry_count" = CASE WHEN $13::bool THEN $14::integer ELSE "retry_count" END, "next_retry_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "next_retry_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::CrmSyncId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "crm_syncs" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewCrmSync,
         ) -> impl ::std::future::Future<
             Output = Result<CrmSync, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) ON CONFLICT ("id") DO UPDATE SET "lead_id" = EXCLUDED."lead_id", "crm_config_id" = EXCLUDED."crm_config_id", "external_id" = COALESCE($4::character varying(255), "crm_syncs"."external_id"), "action" = EXCLUDED."action", "status" = COALESCE($6::character varying(50), "crm_syncs"."status"), "error_message" = COALESCE($7::text, "crm_syncs"."error_message"), "synced_at" = COALESCE($8::timestamp without time zone, "crm_syncs"."synced_at"), "retry_count" = COALESCE($9::integer, "crm_syncs"."retry_count"), "next_retry_at" = COALESCE($10::timestamp without time zone, "crm_syncs"."next_retry_at") RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for CrmSyncRepo {
+        type Row = CrmSync;
+        type Key = ids::CrmSyncId;
+        type Filter = CrmSyncFilter;
+        type Sort = CrmSyncSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "crm_syncs" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("lead_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "lead_id", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR ("lead_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "lead_id" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "status", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "status" DESC, "id" DESC LIMIT $14::bigint"#,
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "next_retry_at" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("next_retry_at", "id") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR "next_retry_at" IS NULL END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "next_retry_at", "id" LIMIT $14::bigint"#,
+            r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("next_retry_at" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "next_retry_at" IS NOT NULL ELSE ("next_retry_at", "id") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "lead_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "lead_id" >= $3::uuid) AND ($4::uuid IS NULL OR "lead_id" < $4::uuid) AND ($5::bool IS NULL OR ("lead_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR "next_retry_at" < $12::timestamp without time zone) AND ($13::bool IS NULL OR ("next_retry_at" IS NULL) = $13::bool) ORDER BY "next_retry_at" DESC, "id" DESC LIMIT $14::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "lead_id asc",
+            "lead_id desc",
+            "status asc",
+            "status desc",
+            "next_retry_at asc",
+            "next_retry_at desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "crm_syncs" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "next_retry_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("next_retry_at" IS NULL) = $12::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "next_retry_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("next_retry_at" IS NULL) = $12::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                CrmSyncSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                CrmSyncSort::LeadId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.lead_id, &row.id))
+                }
+                CrmSyncSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                CrmSyncSort::NextRetryAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.next_retry_at, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for CrmSyncFilter {
@@ -9964,6 +9027,15 @@ pub mod crm_syncs {
             args.condition(&self.status);
             args.condition(&self.next_retry_at);
         }
+    }
+    impl ::hubgen_runtime::table::Write for CrmSyncRepo {
+        type New = NewCrmSync;
+        const INSERT: &'static str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") SELECT COALESCE(u."id", gen_random_uuid()), u."lead_id", u."crm_config_id", u."external_id", u."action", COALESCE(u."status", 'pending'), u."error_message", COALESCE(u."synced_at", NOW()), COALESCE(u."retry_count", 0), u."next_retry_at" FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(50)[], $7::text[], $8::timestamp without time zone[], $9::integer[], $10::timestamp without time zone[]) AS u("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone)"#;
+        const DELETE: &'static str = r#"DELETE FROM "crm_syncs" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewCrmSync {
         const TABLE: &'static str = "\"crm_syncs\"";
@@ -9982,6 +9054,10 @@ pub mod crm_syncs {
         const STAGING: &'static str = "tenant_template_crm_syncs";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for CrmSyncRepo {
+        type Patch = CrmSyncPatch;
+        const UPDATE: &'static str = r#"UPDATE "crm_syncs" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "crm_config_id" = COALESCE($3::uuid, "crm_config_id"), "external_id" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "external_id" END, "action" = COALESCE($6::character varying(50), "action"), "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "error_message" = CASE WHEN $9::bool THEN $10::text ELSE "error_message" END, "synced_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "synced_at" END, "retry_count" = CASE WHEN $13::bool THEN $14::integer ELSE "retry_count" END, "next_retry_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "next_retry_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewCrmSync {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -9999,10 +9075,8 @@ pub mod crm_syncs {
             sink.or_default(&self.retry_count);
             sink.value(&self.next_retry_at);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewCrmSync {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.lead_id);
             args.column(rows, |r| &r.crm_config_id);
@@ -10013,6 +9087,7 @@ pub mod crm_syncs {
             args.column(rows, |r| &r.synced_at);
             args.column(rows, |r| &r.retry_count);
             args.column(rows, |r| &r.next_retry_at);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for CrmSyncPatch {
@@ -10557,159 +9632,76 @@ pub mod ai_tasks {
             [AiTaskSort::Id, AiTaskSort::MessageId, AiTaskSort::Status][index]
         }
     }
-    /// Queries on `tenant_template.ai_tasks`.
+    /// Queries on `tenant_template.ai_tasks`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct AiTaskRepo;
     impl AiTaskRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::AiTaskId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<AiTask>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::AiTaskId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "ai_tasks" WHERE "id" = $1::uuid)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::AiTaskId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<AiTask>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a AiTaskFilter,
-            page: &'a ::hubgen_runtime::PageRequest<AiTaskSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<AiTask>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("message_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "message_id", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("message_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "message_id" DESC, "id" DESC LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
-                r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "message_id asc",
-                "message_id desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &AiTask| match page.sort {
-                    AiTaskSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    AiTaskSort::MessageId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.message_id, &row.id))
-                    }
-                    AiTaskSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a AiTaskFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "ai_tasks" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &AiTaskFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, AiTask> {
-            const SQL: &str = r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewAiTask,
-        ) -> impl ::std::future::Future<
-            Output = Result<AiTask, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewAiTask],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") SELECT COALESCE(u."id", gen_random_uuid()), u."message_id", u."task_type", COALESCE(u."status", 'queued'), u."input", u."output", COALESCE(u."created_at", NOW()), u."completed_at", COALESCE(u."retry_count", 0), u."error_message" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[], $10::text[]) AS u("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message")"#;
-            const ONE: &str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewAiTask],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::AiTaskId,
-            patch: &AiTaskPatch,
-        ) -> Result<AiTask, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "ai_tasks" SET "message_id" = COALESCE($2::uuid, "message_id"), "task_type" = COALESCE($3::character varying(50), "task_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "input" = CASE WHEN $6::bool THEN $7::jsonb ELSE "input" END, "output" = CASE WHEN $8::bool THEN $9::jsonb ELSE "output" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "completed_at" END, "retry_count" = CASE WHEN $14::bool THEN $15::integer ELSE "retry_count" END, "error_message" = CASE WHEN $16::bool THEN $17::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Deletes the row.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::AiTaskId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"DELETE FROM "ai_tasks" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewAiTask,
         ) -> impl ::std::future::Future<
             Output = Result<AiTask, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) ON CONFLICT ("id") DO UPDATE SET "message_id" = EXCLUDED."message_id", "task_type" = EXCLUDED."task_type", "status" = COALESCE($4::character varying(50), "ai_tasks"."status"), "input" = COALESCE($5::jsonb, "ai_tasks"."input"), "output" = COALESCE($6::jsonb, "ai_tasks"."output"), "created_at" = COALESCE($7::timestamp without time zone, "ai_tasks"."created_at"), "completed_at" = COALESCE($8::timestamp without time zone, "ai_tasks"."completed_at"), "retry_count" = COALESCE($9::integer, "ai_tasks"."retry_count"), "error_message" = COALESCE($10::text, "ai_tasks"."error_message") RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for AiTaskRepo {
+        type Row = AiTask;
+        type Key = ids::AiTaskId;
+        type Filter = AiTaskFilter;
+        type Sort = AiTaskSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE "id" = $1::uuid"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "ai_tasks" WHERE "id" = $1::uuid)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("message_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "message_id", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR ("message_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "message_id" DESC, "id" DESC LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "status" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("status", "id") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR "status" IS NULL END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status", "id" LIMIT $10::bigint"#,
+            r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("status" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "status" IS NOT NULL ELSE ("status", "id") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "message_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "message_id" >= $3::uuid) AND ($4::uuid IS NULL OR "message_id" < $4::uuid) AND ($5::bool IS NULL OR ("message_id" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR "status" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR "status" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR "status" < $8::character varying(50)) AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) ORDER BY "status" DESC, "id" DESC LIMIT $10::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "message_id asc",
+            "message_id desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "ai_tasks" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
+        const STREAM: &'static str = r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                AiTaskSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                AiTaskSort::MessageId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.message_id, &row.id))
+                }
+                AiTaskSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for AiTaskFilter {
@@ -10718,6 +9710,15 @@ pub mod ai_tasks {
             args.condition(&self.message_id);
             args.condition(&self.status);
         }
+    }
+    impl ::hubgen_runtime::table::Write for AiTaskRepo {
+        type New = NewAiTask;
+        const INSERT: &'static str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") SELECT COALESCE(u."id", gen_random_uuid()), u."message_id", u."task_type", COALESCE(u."status", 'queued'), u."input", u."output", COALESCE(u."created_at", NOW()), u."completed_at", COALESCE(u."retry_count", 0), u."error_message" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[], $10::text[]) AS u("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text)"#;
+        const DELETE: &'static str = r#"DELETE FROM "ai_tasks" WHERE "id" = $1::uuid"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAiTask {
         const TABLE: &'static str = "\"ai_tasks\"";
@@ -10736,6 +9737,10 @@ pub mod ai_tasks {
         const STAGING: &'static str = "tenant_template_ai_tasks";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for AiTaskRepo {
+        type Patch = AiTaskPatch;
+        const UPDATE: &'static str = r#"UPDATE "ai_tasks" SET "message_id" = COALESCE($2::uuid, "message_id"), "task_type" = COALESCE($3::character varying(50), "task_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "input" = CASE WHEN $6::bool THEN $7::jsonb ELSE "input" END, "output" = CASE WHEN $8::bool THEN $9::jsonb ELSE "output" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "completed_at" END, "retry_count" = CASE WHEN $14::bool THEN $15::integer ELSE "retry_count" END, "error_message" = CASE WHEN $16::bool THEN $17::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewAiTask {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -10753,10 +9758,8 @@ pub mod ai_tasks {
             sink.or_default(&self.retry_count);
             sink.value(&self.error_message);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewAiTask {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.message_id);
             args.column(rows, |r| &r.task_type);
@@ -10767,6 +9770,7 @@ pub mod ai_tasks {
             args.column(rows, |r| &r.completed_at);
             args.column(rows, |r| &r.retry_count);
             args.column(rows, |r| &r.error_message);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AiTaskPatch {

@@ -6,8 +6,8 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{
     ActorTx, Condition, Cursor, Direction, Error, Page, PageRequest, PlatformTx,
-    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, chrono, rust_decimal,
-    schemars, serde, serde_json, sqlx, uuid,
+    RowStream, StreamExt, TenantTx, TryStreamExt, Violation, prelude, chrono,
+    rust_decimal, schemars, serde, serde_json, sqlx, uuid,
 };
 #[rustfmt::skip]
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
@@ -1184,182 +1184,83 @@ pub mod tenants {
             [TenantSort::Id][index]
         }
     }
-    /// Queries on `public.tenants`.
+    /// Queries on `public.tenants`. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct TenantRepo;
     impl TenantRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            keys: &'a [ids::TenantId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-            page: &'a ::hubgen_runtime::PageRequest<TenantSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $3::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $3::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *conn,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Tenant| match page.sort {
-                    TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::bool OR "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            filter: &TenantFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ($1::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
-        }
         /// The row whose `name` equal these values.
         pub fn get_by_name<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             name: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<Tenant>, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE "name" = $1::character varying(100) AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (name,))
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            new: &'a NewTenant,
-        ) -> impl ::std::future::Future<
-            Output = Result<Tenant, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}')) RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."name", COALESCE(u."status", 'active'), u."description", COALESCE(u."settings", '{}') FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(100)[], $5::"public"."tenant_status"[], $6::text[], $7::jsonb[]) AS u("id", "created_at", "updated_at", "name", "status", "description", "settings")"#;
-            const ONE: &str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}'))"#;
-            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            rows: &'a [NewTenant],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + 'a {
-            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            conn: &mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-            patch: &TenantPatch,
-        ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."tenants" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "name" = COALESCE($3::character varying(100), "name"), "status" = COALESCE($4::"public"."tenant_status", "status"), "description" = CASE WHEN $5::bool THEN $6::text ELSE "description" END, "settings" = COALESCE($7::jsonb, "settings"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"UPDATE "public"."tenants" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
-            key: ids::TenantId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + 'a {
-            const SQL: &str = r#"UPDATE "public"."tenants" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,))
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (name,))
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_id<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "name" = EXCLUDED."name", "status" = COALESCE($5::"public"."tenant_status", "public"."tenants"."status"), "description" = COALESCE($6::text, "public"."tenants"."description"), "settings" = COALESCE($7::jsonb, "public"."tenants"."settings"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_name<'a>(
-            conn: &'a mut ::sqlx::PgConnection,
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Conn,
+            > + 'a),
             new: &'a NewTenant,
         ) -> impl ::std::future::Future<
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT ("name") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "status" = COALESCE($5::"public"."tenant_status", "public"."tenants"."status"), "description" = COALESCE($6::text, "public"."tenants"."description"), "settings" = COALESCE($7::jsonb, "public"."tenants"."settings"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new)
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for TenantRepo {
+        type Row = Tenant;
+        type Key = ids::TenantId;
+        type Filter = TenantFilter;
+        type Sort = TenantSort;
+        type Scope = ::hubgen_runtime::table::scope::Conn;
+        const GET: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenants" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $3::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $3::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::bool OR "deleted_at" IS NULL)"#;
+        const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ($1::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                TenantSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
@@ -1367,6 +1268,19 @@ pub mod tenants {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for TenantRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."tenants" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
+    }
+    impl ::hubgen_runtime::table::Write for TenantRepo {
+        type New = NewTenant;
+        const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}')) RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."name", COALESCE(u."status", 'active'), u."description", COALESCE(u."settings", '{}') FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(100)[], $5::"public"."tenant_status"[], $6::text[], $7::jsonb[]) AS u("id", "created_at", "updated_at", "name", "status", "description", "settings")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}'))"#;
+        const DELETE: &'static str = r#"UPDATE "public"."tenants" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
         const TABLE: &'static str = "\"public\".\"tenants\"";
@@ -1382,6 +1296,10 @@ pub mod tenants {
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = false;
     }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        type Patch = TenantPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "name" = COALESCE($3::character varying(100), "name"), "status" = COALESCE($4::"public"."tenant_status", "status"), "description" = CASE WHEN $5::bool THEN $6::text ELSE "description" END, "settings" = COALESCE($7::jsonb, "settings"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
+    }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
         #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1396,10 +1314,8 @@ pub mod tenants {
             sink.value(&self.description);
             sink.or_default(&self.settings);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewTenant {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -1407,6 +1323,7 @@ pub mod tenants {
             args.column(rows, |r| &r.status);
             args.column(rows, |r| &r.description);
             args.column(rows, |r| &r.settings);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
@@ -2008,183 +1925,84 @@ pub mod users {
             [UserSort::Id][index]
         }
     }
-    /// Queries on `public.users`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.users`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct UserRepo;
     impl UserRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::UserId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a UserFilter,
-            page: &'a ::hubgen_runtime::PageRequest<UserSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 2usize] = [
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $3::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $3::bigint"#,
-            ];
-            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &User| match page.sort {
-                    UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a UserFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::bool OR "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &UserFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, User> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ($1::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `email`, `tenant_id` equal these values.
-        pub fn get_by_email_and_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_email_and_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             email: String,
             tenant_id: ids::TenantId,
         ) -> impl ::std::future::Future<
             Output = Result<Option<User>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE "email" = $1::character varying(255) AND "tenant_id" = $2::uuid AND "deleted_at" IS NULL"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (email, tenant_id))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewUser,
-        ) -> impl ::std::future::Future<
-            Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."email", u."password_hash", u."first_name", u."last_name", COALESCE(u."role", 'AGENT'), COALESCE(u."is_active", true), u."last_login_at", COALESCE(u."preferences", '{}'), $12::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::character varying(50)[], $8::"public"."user_role"[], $9::boolean[], $10::timestamp with time zone[], $11::jsonb[]) AS u("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences")"#;
-            const ONE: &str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewUser],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::UserId,
-            patch: &UserPatch,
-        ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."users" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "email" = COALESCE($3::character varying(255), "email"), "password_hash" = COALESCE($4::character varying(255), "password_hash"), "first_name" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "last_name" END, "role" = COALESCE($9::"public"."user_role", "role"), "is_active" = COALESCE($10::boolean, "is_active"), "last_login_at" = CASE WHEN $11::bool THEN $12::timestamp with time zone ELSE "last_login_at" END, "preferences" = COALESCE($13::jsonb, "preferences"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."users" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::UserId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."users" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "email" = EXCLUDED."email", "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($6::character varying(50), "public"."users"."first_name"), "last_name" = COALESCE($7::character varying(50), "public"."users"."last_name"), "role" = COALESCE($8::"public"."user_role", "public"."users"."role"), "is_active" = COALESCE($9::boolean, "public"."users"."is_active"), "last_login_at" = COALESCE($10::timestamp with time zone, "public"."users"."last_login_at"), "preferences" = COALESCE($11::jsonb, "public"."users"."preferences"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `email`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_email_and_tenant_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_email_and_tenant_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewUser,
         ) -> impl ::std::future::Future<
             Output = Result<User, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT ("email", "tenant_id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($6::character varying(50), "public"."users"."first_name"), "last_name" = COALESCE($7::character varying(50), "public"."users"."last_name"), "role" = COALESCE($8::"public"."user_role", "public"."users"."role"), "is_active" = COALESCE($9::boolean, "public"."users"."is_active"), "last_login_at" = COALESCE($10::timestamp with time zone, "public"."users"."last_login_at"), "preferences" = COALESCE($11::jsonb, "public"."users"."preferences"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for UserRepo {
+        type Row = User;
+        type Key = ids::UserId;
+        type Filter = UserFilter;
+        type Sort = UserSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $3::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $3::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::bool OR "deleted_at" IS NULL)"#;
+        const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ($1::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
@@ -2192,6 +2010,19 @@ pub mod users {
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for UserRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."users" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
+    }
+    impl ::hubgen_runtime::table::Write for UserRepo {
+        type New = NewUser;
+        const INSERT: &'static str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."email", u."password_hash", u."first_name", u."last_name", COALESCE(u."role", 'AGENT'), COALESCE(u."is_active", true), u."last_login_at", COALESCE(u."preferences", '{}'), $12::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::character varying(50)[], $8::"public"."user_role"[], $9::boolean[], $10::timestamp with time zone[], $11::jsonb[]) AS u("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."users" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
         const TABLE: &'static str = "\"public\".\"users\"";
@@ -2210,6 +2041,10 @@ pub mod users {
         ];
         const STAGING: &'static str = "public_users";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        type Patch = UserPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "email" = COALESCE($3::character varying(255), "email"), "password_hash" = COALESCE($4::character varying(255), "password_hash"), "first_name" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "last_name" END, "role" = COALESCE($9::"public"."user_role", "role"), "is_active" = COALESCE($10::boolean, "is_active"), "last_login_at" = CASE WHEN $11::bool THEN $12::timestamp with time zone ELSE "last_login_at" END, "preferences" = COALESCE($13::jsonb, "preferences"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -2230,10 +2065,8 @@ pub mod users {
             sink.value(&self.last_login_at);
             sink.or_default(&self.preferences);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewUser {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -2245,6 +2078,7 @@ pub mod users {
             args.column(rows, |r| &r.is_active);
             args.column(rows, |r| &r.last_login_at);
             args.column(rows, |r| &r.preferences);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
@@ -2847,204 +2681,103 @@ pub mod waha_sessions {
             ][index]
         }
     }
-    /// Queries on `public.waha_sessions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.waha_sessions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct WahaSessionRepo;
     impl WahaSessionRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::WahaSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<WahaSession>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::WahaSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<WahaSession>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::WahaSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."waha_sessions" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::WahaSessionId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<WahaSession>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a WahaSessionFilter,
-            page: &'a ::hubgen_runtime::PageRequest<WahaSessionSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<WahaSession>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 6usize] = [
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $11::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $11::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("external_session_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "external_session_id", "id" LIMIT $11::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("external_session_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "external_session_id" DESC, "id" DESC LIMIT $11::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::"public"."waha_session_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "status", "id" LIMIT $11::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::"public"."waha_session_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "status" DESC, "id" DESC LIMIT $11::bigint"#,
-            ];
-            const ORDERS: [&str; 6usize] = [
-                "id asc",
-                "id desc",
-                "external_session_id asc",
-                "external_session_id desc",
-                "status asc",
-                "status desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &WahaSession| match page.sort {
-                    WahaSessionSort::Id => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.id,))
-                    }
-                    WahaSessionSort::ExternalSessionId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.external_session_id, &row.id),
-                        )
-                    }
-                    WahaSessionSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a WahaSessionFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."waha_sessions" WHERE ($1::character varying(255)[] IS NULL OR "external_session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "external_session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "external_session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("external_session_id" IS NULL) = $4::bool) AND ($5::"public"."waha_session_status"[] IS NULL OR "status" = ANY($5::"public"."waha_session_status"[])) AND ($6::"public"."waha_session_status" IS NULL OR "status" >= $6::"public"."waha_session_status") AND ($7::"public"."waha_session_status" IS NULL OR "status" < $7::"public"."waha_session_status") AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::bool OR "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &WahaSessionFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, WahaSession> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::character varying(255)[] IS NULL OR "external_session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "external_session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "external_session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("external_session_id" IS NULL) = $4::bool) AND ($5::"public"."waha_session_status"[] IS NULL OR "status" = ANY($5::"public"."waha_session_status"[])) AND ($6::"public"."waha_session_status" IS NULL OR "status" >= $6::"public"."waha_session_status") AND ($7::"public"."waha_session_status" IS NULL OR "status" < $7::"public"."waha_session_status") AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
         /// The row whose `external_session_id` equal these values.
-        pub fn get_by_external_session_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn get_by_external_session_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             external_session_id: String,
         ) -> impl ::std::future::Future<
             Output = Result<Option<WahaSession>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE "external_session_id" = $1::character varying(255) AND "deleted_at" IS NULL"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (external_session_id,))
         }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewWahaSession,
-        ) -> impl ::std::future::Future<
-            Output = Result<WahaSession, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewWahaSession],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."external_session_id", COALESCE(u."status", 'starting'), COALESCE(u."engine", 'WEBJS'), COALESCE(u."metadata", '{}'), COALESCE(u."config", '{}'), u."last_activity_at", u."error_message", $11::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::"public"."waha_session_status"[], $6::"public"."waha_engine"[], $7::jsonb[], $8::jsonb[], $9::timestamp with time zone[], $10::text[]) AS u("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message")"#;
-            const ONE: &str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewWahaSession],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::WahaSessionId,
-            patch: &WahaSessionPatch,
-        ) -> Result<WahaSession, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."waha_sessions" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "external_session_id" = COALESCE($3::character varying(255), "external_session_id"), "status" = COALESCE($4::"public"."waha_session_status", "status"), "engine" = COALESCE($5::"public"."waha_engine", "engine"), "metadata" = COALESCE($6::jsonb, "metadata"), "config" = COALESCE($7::jsonb, "config"), "last_activity_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "last_activity_at" END, "error_message" = CASE WHEN $10::bool THEN $11::text ELSE "error_message" END, "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::WahaSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."waha_sessions" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::WahaSessionId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."waha_sessions" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewWahaSession,
         ) -> impl ::std::future::Future<
             Output = Result<WahaSession, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."waha_sessions"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "external_session_id" = EXCLUDED."external_session_id", "status" = COALESCE($5::"public"."waha_session_status", "public"."waha_sessions"."status"), "engine" = COALESCE($6::"public"."waha_engine", "public"."waha_sessions"."engine"), "metadata" = COALESCE($7::jsonb, "public"."waha_sessions"."metadata"), "config" = COALESCE($8::jsonb, "public"."waha_sessions"."config"), "last_activity_at" = COALESCE($9::timestamp with time zone, "public"."waha_sessions"."last_activity_at"), "error_message" = COALESCE($10::text, "public"."waha_sessions"."error_message"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `external_session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_external_session_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_external_session_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewWahaSession,
         ) -> impl ::std::future::Future<
             Output = Result<WahaSession, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT ("external_session_id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."waha_sessions"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "status" = COALESCE($5::"public"."waha_session_status", "public"."waha_sessions"."status"), "engine" = COALESCE($6::"public"."waha_engine", "public"."waha_sessions"."engine"), "metadata" = COALESCE($7::jsonb, "public"."waha_sessions"."metadata"), "config" = COALESCE($8::jsonb, "public"."waha_sessions"."config"), "last_activity_at" = COALESCE($9::timestamp with time zone, "public"."waha_sessions"."last_activity_at"), "error_message" = COALESCE($10::text, "public"."waha_sessions"."error_message"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for WahaSessionRepo {
+        type Row = WahaSession;
+        type Key = ids::WahaSessionId;
+        type Filter = WahaSessionFilter;
+        type Sort = WahaSessionSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."waha_sessions" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $11::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $11::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("external_session_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "external_session_id", "id" LIMIT $11::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("external_session_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "external_session_id" DESC, "id" DESC LIMIT $11::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::"public"."waha_session_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "status", "id" LIMIT $11::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::"public"."waha_session_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR "external_session_id" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR "external_session_id" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR "external_session_id" < $4::character varying(255)) AND ($5::bool IS NULL OR ("external_session_id" IS NULL) = $5::bool) AND ($6::"public"."waha_session_status"[] IS NULL OR "status" = ANY($6::"public"."waha_session_status"[])) AND ($7::"public"."waha_session_status" IS NULL OR "status" >= $7::"public"."waha_session_status") AND ($8::"public"."waha_session_status" IS NULL OR "status" < $8::"public"."waha_session_status") AND ($9::bool IS NULL OR ("status" IS NULL) = $9::bool) AND ($10::bool OR "deleted_at" IS NULL) ORDER BY "status" DESC, "id" DESC LIMIT $11::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "external_session_id asc",
+            "external_session_id desc",
+            "status asc",
+            "status desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."waha_sessions" WHERE ($1::character varying(255)[] IS NULL OR "external_session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "external_session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "external_session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("external_session_id" IS NULL) = $4::bool) AND ($5::"public"."waha_session_status"[] IS NULL OR "status" = ANY($5::"public"."waha_session_status"[])) AND ($6::"public"."waha_session_status" IS NULL OR "status" >= $6::"public"."waha_session_status") AND ($7::"public"."waha_session_status" IS NULL OR "status" < $7::"public"."waha_session_status") AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::bool OR "deleted_at" IS NULL)"#;
+        const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::character varying(255)[] IS NULL OR "external_session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "external_session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "external_session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("external_session_id" IS NULL) = $4::bool) AND ($5::"public"."waha_session_status"[] IS NULL OR "status" = ANY($5::"public"."waha_session_status"[])) AND ($6::"public"."waha_session_status" IS NULL OR "status" >= $6::"public"."waha_session_status") AND ($7::"public"."waha_session_status" IS NULL OR "status" < $7::"public"."waha_session_status") AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                WahaSessionSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                WahaSessionSort::ExternalSessionId => {
+                    ::hubgen_runtime::Cursor::of(
+                        order,
+                        &(&row.external_session_id, &row.id),
+                    )
+                }
+                WahaSessionSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for WahaSessionFilter {
@@ -3054,6 +2787,19 @@ pub mod waha_sessions {
             args.condition(&self.status);
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for WahaSessionRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."waha_sessions" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
+    }
+    impl ::hubgen_runtime::table::Write for WahaSessionRepo {
+        type New = NewWahaSession;
+        const INSERT: &'static str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."external_session_id", COALESCE(u."status", 'starting'), COALESCE(u."engine", 'WEBJS'), COALESCE(u."metadata", '{}'), COALESCE(u."config", '{}'), u."last_activity_at", u."error_message", $11::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::"public"."waha_session_status"[], $6::"public"."waha_engine"[], $7::jsonb[], $8::jsonb[], $9::timestamp with time zone[], $10::text[]) AS u("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."waha_sessions" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewWahaSession {
         const TABLE: &'static str = "\"public\".\"waha_sessions\"";
@@ -3071,6 +2817,10 @@ pub mod waha_sessions {
         ];
         const STAGING: &'static str = "public_waha_sessions";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for WahaSessionRepo {
+        type Patch = WahaSessionPatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."waha_sessions" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "external_session_id" = COALESCE($3::character varying(255), "external_session_id"), "status" = COALESCE($4::"public"."waha_session_status", "status"), "engine" = COALESCE($5::"public"."waha_engine", "engine"), "metadata" = COALESCE($6::jsonb, "metadata"), "config" = COALESCE($7::jsonb, "config"), "last_activity_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "last_activity_at" END, "error_message" = CASE WHEN $10::bool THEN $11::text ELSE "error_message" END, "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewWahaSession {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -3090,10 +2840,8 @@ pub mod waha_sessions {
             sink.value(&self.last_activity_at);
             sink.value(&self.error_message);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewWahaSession {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -3104,6 +2852,7 @@ pub mod waha_sessions {
             args.column(rows, |r| &r.config);
             args.column(rows, |r| &r.last_activity_at);
             args.column(rows, |r| &r.error_message);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for WahaSessionPatch {
@@ -3955,196 +3704,90 @@ pub mod messages {
             ][index]
         }
     }
-    /// Queries on `public.messages`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
+    /// Queries on `public.messages`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Its methods are those of the `hubgen_runtime::table` traits it implements (`use <hub crate>::prelude::*` brings them into scope) and its own below.
     pub struct MessageRepo;
     impl MessageRepo {
-        /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub fn get<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Message>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// The row with this primary key, soft-deleted or not.
-        pub fn get_including_deleted<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<Option<Message>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE "id" = $1::uuid"#;
-            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,))
-        }
-        /// Whether a row with this primary key exists (and is not soft-deleted).
-        pub fn exists<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<bool, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,))
-        }
-        /// The rows with these primary keys, in key order; keys without a row are left out.
-        pub fn get_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            keys: &'a [ids::MessageId],
-        ) -> impl ::std::future::Future<
-            Output = Result<Vec<Message>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
-            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,))
-        }
-        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub fn list<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a MessageFilter,
-            page: &'a ::hubgen_runtime::PageRequest<MessageSort>,
-        ) -> impl ::std::future::Future<
-            Output = Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: [&str; 10usize] = [
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("session_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "session_id", "id" LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("session_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "session_id" DESC, "id" DESC LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::"public"."message_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "status", "id" LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::"public"."message_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "status" DESC, "id" DESC LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "created_at", "id" LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "created_at" DESC, "id" DESC LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "waha_message_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("waha_message_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) OR "waha_message_id" IS NULL END) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "waha_message_id", "id" LIMIT $27::bigint"#,
-                r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("waha_message_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "waha_message_id" IS NOT NULL ELSE ("waha_message_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "waha_message_id" DESC, "id" DESC LIMIT $27::bigint"#,
-            ];
-            const ORDERS: [&str; 10usize] = [
-                "id asc",
-                "id desc",
-                "session_id asc",
-                "session_id desc",
-                "status asc",
-                "status desc",
-                "created_at asc",
-                "created_at desc",
-                "waha_message_id asc",
-                "waha_message_id desc",
-            ];
-            ::hubgen_runtime::repo::list(
-                &mut *tx,
-                &SQL,
-                &ORDERS,
-                page.sort as usize,
-                filter,
-                page,
-                |order, row: &Message| match page.sort {
-                    MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
-                    MessageSort::SessionId => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.session_id, &row.id))
-                    }
-                    MessageSort::Status => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
-                    }
-                    MessageSort::CreatedAt => {
-                        ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
-                    }
-                    MessageSort::WahaMessageId => {
-                        ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.waha_message_id, &row.id),
-                        )
-                    }
-                },
-            )
-        }
-        /// How many rows match the filter.
-        pub fn count<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            filter: &'a MessageFilter,
-        ) -> impl ::std::future::Future<
-            Output = Result<i64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "session_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "session_id" >= $2::uuid) AND ($3::uuid IS NULL OR "session_id" < $3::uuid) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "to_msisdn" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "to_msisdn" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "to_msisdn" < $7::character varying(20)) AND ($8::bool IS NULL OR ("to_msisdn" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR "from_msisdn" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR "from_msisdn" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR "from_msisdn" < $11::character varying(20)) AND ($12::bool IS NULL OR ("from_msisdn" IS NULL) = $12::bool) AND ($13::"public"."message_status"[] IS NULL OR "status" = ANY($13::"public"."message_status"[])) AND ($14::"public"."message_status" IS NULL OR "status" >= $14::"public"."message_status") AND ($15::"public"."message_status" IS NULL OR "status" < $15::"public"."message_status") AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR "created_at" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR "created_at" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR "created_at" < $19::timestamp with time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR "waha_message_id" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR "waha_message_id" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR "waha_message_id" < $23::character varying(255)) AND ($24::bool IS NULL OR ("waha_message_id" IS NULL) = $24::bool) AND ($25::bool OR "deleted_at" IS NULL)"#;
-            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter)
-        }
-        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &MessageFilter,
-        ) -> ::hubgen_runtime::RowStream<'a, Message> {
-            const SQL: &str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "session_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "session_id" >= $2::uuid) AND ($3::uuid IS NULL OR "session_id" < $3::uuid) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "to_msisdn" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "to_msisdn" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "to_msisdn" < $7::character varying(20)) AND ($8::bool IS NULL OR ("to_msisdn" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR "from_msisdn" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR "from_msisdn" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR "from_msisdn" < $11::character varying(20)) AND ($12::bool IS NULL OR ("from_msisdn" IS NULL) = $12::bool) AND ($13::"public"."message_status"[] IS NULL OR "status" = ANY($13::"public"."message_status"[])) AND ($14::"public"."message_status" IS NULL OR "status" >= $14::"public"."message_status") AND ($15::"public"."message_status" IS NULL OR "status" < $15::"public"."message_status") AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR "created_at" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR "created_at" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR "created_at" < $19::timestamp with time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR "waha_message_id" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR "waha_message_id" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR "waha_message_id" < $23::character varying(255)) AND ($24::bool IS NULL OR ("waha_message_id" IS NULL) = $24::bool) AND ($25::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
-            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
-        }
-        /// Inserts one row (after `validate()`), returning it as stored.
-        pub fn insert<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            new: &'a NewMessage,
-        ) -> impl ::std::future::Future<
-            Output = Result<Message, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
-        }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
-        pub fn insert_many<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."direction", u."to_msisdn", u."from_msisdn", u."body", COALESCE(u."status", 'queued'), u."waha_message_id", u."raw_payload", COALESCE(u."message_type", 'text'), u."media_url", COALESCE(u."metadata", '{}'), u."error_message", u."delivered_at", u."session_id", $17::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::"public"."message_direction"[], $5::character varying(20)[], $6::character varying(20)[], $7::text[], $8::"public"."message_status"[], $9::character varying(255)[], $10::jsonb[], $11::character varying(50)[], $12::character varying(500)[], $13::jsonb[], $14::text[], $15::timestamp with time zone[], $16::uuid[]) AS u("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id")"#;
-            const ONE: &str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid)"#;
-            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows)
-        }
-        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
-        pub fn insert_copy<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            rows: &'a [NewMessage],
-        ) -> impl ::std::future::Future<
-            Output = Result<u64, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows)
-        }
-        /// Applies a patch to the row with this key and returns the row as stored.
-        pub async fn update(
-            tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            key: ids::MessageId,
-            patch: &MessagePatch,
-        ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = r#"UPDATE "public"."messages" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "direction" = COALESCE($3::"public"."message_direction", "direction"), "to_msisdn" = COALESCE($4::character varying(20), "to_msisdn"), "from_msisdn" = COALESCE($5::character varying(20), "from_msisdn"), "body" = CASE WHEN $6::bool THEN $7::text ELSE "body" END, "status" = COALESCE($8::"public"."message_status", "status"), "waha_message_id" = CASE WHEN $9::bool THEN $10::character varying(255) ELSE "waha_message_id" END, "raw_payload" = CASE WHEN $11::bool THEN $12::jsonb ELSE "raw_payload" END, "message_type" = COALESCE($13::character varying(50), "message_type"), "media_url" = CASE WHEN $14::bool THEN $15::character varying(500) ELSE "media_url" END, "metadata" = COALESCE($16::jsonb, "metadata"), "error_message" = CASE WHEN $17::bool THEN $18::text ELSE "error_message" END, "delivered_at" = CASE WHEN $19::bool THEN $20::timestamp with time zone ELSE "delivered_at" END, "session_id" = COALESCE($21::uuid, "session_id"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
-            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
-                .await?
-                .ok_or(::hubgen_runtime::Error::NotFound)
-        }
-        /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
-        pub fn delete<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."messages" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
-        /// Brings a soft-deleted row back.
-        pub fn restore<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
-            key: ids::MessageId,
-        ) -> impl ::std::future::Future<
-            Output = Result<(), ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
-            const SQL: &str = r#"UPDATE "public"."messages" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
-            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,))
-        }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
-        pub fn upsert_by_id<'a, 't>(
-            tx: &'a mut ::hubgen_runtime::TenantTx<'t>,
+        pub fn upsert_by_id<'a>(
+            tx: &'a mut (impl ::hubgen_runtime::table::Runs<
+                ::hubgen_runtime::table::scope::Tenant,
+            > + 'a),
             new: &'a NewMessage,
         ) -> impl ::std::future::Future<
             Output = Result<Message, ::hubgen_runtime::Error>,
-        > + use<'a, 't> {
+        > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."messages"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "direction" = EXCLUDED."direction", "to_msisdn" = EXCLUDED."to_msisdn", "from_msisdn" = EXCLUDED."from_msisdn", "body" = COALESCE($7::text, "public"."messages"."body"), "status" = COALESCE($8::"public"."message_status", "public"."messages"."status"), "waha_message_id" = COALESCE($9::character varying(255), "public"."messages"."waha_message_id"), "raw_payload" = COALESCE($10::jsonb, "public"."messages"."raw_payload"), "message_type" = COALESCE($11::character varying(50), "public"."messages"."message_type"), "media_url" = COALESCE($12::character varying(500), "public"."messages"."media_url"), "metadata" = COALESCE($13::jsonb, "public"."messages"."metadata"), "error_message" = COALESCE($14::text, "public"."messages"."error_message"), "delivered_at" = COALESCE($15::timestamp with time zone, "public"."messages"."delivered_at"), "session_id" = EXCLUDED."session_id", "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+        }
+    }
+    impl ::hubgen_runtime::table::Table for MessageRepo {
+        type Row = Message;
+        type Key = ids::MessageId;
+        type Filter = MessageFilter;
+        type Sort = MessageSort;
+        type Scope = ::hubgen_runtime::table::scope::Tenant;
+        const GET: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
+        const EXISTS: &'static str = r#"SELECT EXISTS (SELECT 1 FROM "public"."messages" WHERE "id" = $1::uuid AND "deleted_at" IS NULL)"#;
+        const GET_MANY: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND "deleted_at" IS NULL ORDER BY "id""#;
+        const LIST: &'static [&'static str] = &[
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "id" LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "id" DESC LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("session_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "session_id", "id" LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("session_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "session_id" DESC, "id" DESC LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::"public"."message_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "status", "id" LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::"public"."message_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "status" DESC, "id" DESC LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("created_at", "id") > (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "created_at", "id" LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR ("created_at", "id") < (($1::text::jsonb->1->>0)::timestamp with time zone, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "created_at" DESC, "id" DESC LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "waha_message_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("waha_message_id", "id") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) OR "waha_message_id" IS NULL END) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "waha_message_id", "id" LIMIT $27::bigint"#,
+            r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("waha_message_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "waha_message_id" IS NOT NULL ELSE ("waha_message_id", "id") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "session_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "session_id" >= $3::uuid) AND ($4::uuid IS NULL OR "session_id" < $4::uuid) AND ($5::bool IS NULL OR ("session_id" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR "to_msisdn" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR "to_msisdn" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR "to_msisdn" < $8::character varying(20)) AND ($9::bool IS NULL OR ("to_msisdn" IS NULL) = $9::bool) AND ($10::character varying(20)[] IS NULL OR "from_msisdn" = ANY($10::character varying(20)[])) AND ($11::character varying(20) IS NULL OR "from_msisdn" >= $11::character varying(20)) AND ($12::character varying(20) IS NULL OR "from_msisdn" < $12::character varying(20)) AND ($13::bool IS NULL OR ("from_msisdn" IS NULL) = $13::bool) AND ($14::"public"."message_status"[] IS NULL OR "status" = ANY($14::"public"."message_status"[])) AND ($15::"public"."message_status" IS NULL OR "status" >= $15::"public"."message_status") AND ($16::"public"."message_status" IS NULL OR "status" < $16::"public"."message_status") AND ($17::bool IS NULL OR ("status" IS NULL) = $17::bool) AND ($18::timestamp with time zone[] IS NULL OR "created_at" = ANY($18::timestamp with time zone[])) AND ($19::timestamp with time zone IS NULL OR "created_at" >= $19::timestamp with time zone) AND ($20::timestamp with time zone IS NULL OR "created_at" < $20::timestamp with time zone) AND ($21::bool IS NULL OR ("created_at" IS NULL) = $21::bool) AND ($22::character varying(255)[] IS NULL OR "waha_message_id" = ANY($22::character varying(255)[])) AND ($23::character varying(255) IS NULL OR "waha_message_id" >= $23::character varying(255)) AND ($24::character varying(255) IS NULL OR "waha_message_id" < $24::character varying(255)) AND ($25::bool IS NULL OR ("waha_message_id" IS NULL) = $25::bool) AND ($26::bool OR "deleted_at" IS NULL) ORDER BY "waha_message_id" DESC, "id" DESC LIMIT $27::bigint"#,
+        ];
+        const ORDERS: &'static [&'static str] = &[
+            "id asc",
+            "id desc",
+            "session_id asc",
+            "session_id desc",
+            "status asc",
+            "status desc",
+            "created_at asc",
+            "created_at desc",
+            "waha_message_id asc",
+            "waha_message_id desc",
+        ];
+        const COUNT: &'static str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "session_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "session_id" >= $2::uuid) AND ($3::uuid IS NULL OR "session_id" < $3::uuid) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "to_msisdn" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "to_msisdn" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "to_msisdn" < $7::character varying(20)) AND ($8::bool IS NULL OR ("to_msisdn" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR "from_msisdn" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR "from_msisdn" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR "from_msisdn" < $11::character varying(20)) AND ($12::bool IS NULL OR ("from_msisdn" IS NULL) = $12::bool) AND ($13::"public"."message_status"[] IS NULL OR "status" = ANY($13::"public"."message_status"[])) AND ($14::"public"."message_status" IS NULL OR "status" >= $14::"public"."message_status") AND ($15::"public"."message_status" IS NULL OR "status" < $15::"public"."message_status") AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR "created_at" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR "created_at" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR "created_at" < $19::timestamp with time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR "waha_message_id" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR "waha_message_id" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR "waha_message_id" < $23::character varying(255)) AND ($24::bool IS NULL OR ("waha_message_id" IS NULL) = $24::bool) AND ($25::bool OR "deleted_at" IS NULL)"#;
+        const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "session_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "session_id" >= $2::uuid) AND ($3::uuid IS NULL OR "session_id" < $3::uuid) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "to_msisdn" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "to_msisdn" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "to_msisdn" < $7::character varying(20)) AND ($8::bool IS NULL OR ("to_msisdn" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR "from_msisdn" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR "from_msisdn" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR "from_msisdn" < $11::character varying(20)) AND ($12::bool IS NULL OR ("from_msisdn" IS NULL) = $12::bool) AND ($13::"public"."message_status"[] IS NULL OR "status" = ANY($13::"public"."message_status"[])) AND ($14::"public"."message_status" IS NULL OR "status" >= $14::"public"."message_status") AND ($15::"public"."message_status" IS NULL OR "status" < $15::"public"."message_status") AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR "created_at" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR "created_at" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR "created_at" < $19::timestamp with time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR "waha_message_id" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR "waha_message_id" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR "waha_message_id" < $23::character varying(255)) AND ($24::bool IS NULL OR ("waha_message_id" IS NULL) = $24::bool) AND ($25::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
+        #[inline]
+        fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(key);
+        }
+        #[inline]
+        fn bind_keys(keys: &[Self::Key], args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(keys);
+        }
+        #[inline]
+        fn sort_index(sort: Self::Sort) -> usize {
+            sort as usize
+        }
+        #[inline]
+        fn cursor(
+            sort: Self::Sort,
+            order: &str,
+            row: &Self::Row,
+        ) -> ::hubgen_runtime::Cursor {
+            match sort {
+                MessageSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                MessageSort::SessionId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.session_id, &row.id))
+                }
+                MessageSort::Status => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                }
+                MessageSort::CreatedAt => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.created_at, &row.id))
+                }
+                MessageSort::WahaMessageId => {
+                    ::hubgen_runtime::Cursor::of(order, &(&row.waha_message_id, &row.id))
+                }
+            }
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
@@ -4158,6 +3801,19 @@ pub mod messages {
             args.condition(&self.waha_message_id);
             args.add(self.include_deleted);
         }
+    }
+    impl ::hubgen_runtime::table::SoftDelete for MessageRepo {
+        const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE "id" = $1::uuid"#;
+        const RESTORE: &'static str = r#"UPDATE "public"."messages" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
+    }
+    impl ::hubgen_runtime::table::Write for MessageRepo {
+        type New = NewMessage;
+        const INSERT: &'static str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
+        const INSERT_MANY: Option<&'static str> = Some(
+            r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."direction", u."to_msisdn", u."from_msisdn", u."body", COALESCE(u."status", 'queued'), u."waha_message_id", u."raw_payload", COALESCE(u."message_type", 'text'), u."media_url", COALESCE(u."metadata", '{}'), u."error_message", u."delivered_at", u."session_id", $17::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::"public"."message_direction"[], $5::character varying(20)[], $6::character varying(20)[], $7::text[], $8::"public"."message_status"[], $9::character varying(255)[], $10::jsonb[], $11::character varying(50)[], $12::character varying(500)[], $13::jsonb[], $14::text[], $15::timestamp with time zone[], $16::uuid[]) AS u("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id")"#,
+        );
+        const INSERT_ONE: &'static str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid)"#;
+        const DELETE: &'static str = r#"UPDATE "public"."messages" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
         const TABLE: &'static str = "\"public\".\"messages\"";
@@ -4181,6 +3837,10 @@ pub mod messages {
         ];
         const STAGING: &'static str = "public_messages";
         const ROW_SECURITY: bool = true;
+    }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        type Patch = MessagePatch;
+        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "direction" = COALESCE($3::"public"."message_direction", "direction"), "to_msisdn" = COALESCE($4::character varying(20), "to_msisdn"), "from_msisdn" = COALESCE($5::character varying(20), "from_msisdn"), "body" = CASE WHEN $6::bool THEN $7::text ELSE "body" END, "status" = COALESCE($8::"public"."message_status", "status"), "waha_message_id" = CASE WHEN $9::bool THEN $10::character varying(255) ELSE "waha_message_id" END, "raw_payload" = CASE WHEN $11::bool THEN $12::jsonb ELSE "raw_payload" END, "message_type" = COALESCE($13::character varying(50), "message_type"), "media_url" = CASE WHEN $14::bool THEN $15::character varying(500) ELSE "media_url" END, "metadata" = COALESCE($16::jsonb, "metadata"), "error_message" = CASE WHEN $17::bool THEN $18::text ELSE "error_message" END, "delivered_at" = CASE WHEN $19::bool THEN $20::timestamp with time zone ELSE "delivered_at" END, "session_id" = COALESCE($21::uuid, "session_id"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
     }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
@@ -4206,10 +3866,8 @@ pub mod messages {
             sink.value(&self.delivered_at);
             sink.value(&self.session_id);
         }
-    }
-    impl ::hubgen_runtime::repo::NewRows for NewMessage {
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -4226,6 +3884,7 @@ pub mod messages {
             args.column(rows, |r| &r.error_message);
             args.column(rows, |r| &r.delivered_at);
             args.column(rows, |r| &r.session_id);
+            true
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
