@@ -27,6 +27,29 @@ pub trait Fields: Default {
     fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error>;
 }
 
+// What [`Fields::read`]'s arms call: each returns the read's result, so
+// the generated code needs no `?` per field.
+
+/// Reads a field's value.
+#[inline]
+pub fn value<'de, A: MapAccess<'de>, T: de::Deserialize<'de>>(map: &mut A, field: &mut T) -> Result<(), A::Error> {
+    *field = map.next_value()?;
+    Ok(())
+}
+
+/// Reads a value into a field whose `None` means "absent" (`Some` even for a `null`).
+#[inline]
+pub fn some<'de, A: MapAccess<'de>, T: de::Deserialize<'de>>(map: &mut A, field: &mut Option<T>) -> Result<(), A::Error> {
+    *field = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Skips the value of a key the struct does not have.
+#[inline]
+pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<IgnoredAny>().map(drop)
+}
+
 /// `Deserialize::deserialize` for a [`Fields`] struct.
 pub fn deserialize<'de, T: Fields, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
     deserializer.deserialize_struct(T::NAME, T::FIELDS, StructVisitor(PhantomData))
@@ -221,10 +244,9 @@ mod tests {
         const FIELDS: &'static [&'static str] = &["name", "note"];
         fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                _ => self.note = Some(map.next_value()?),
+                0 => value(map, &mut self.name),
+                _ => some(map, &mut self.note),
             }
-            Ok(())
         }
     }
 

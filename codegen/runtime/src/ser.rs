@@ -19,23 +19,64 @@ pub fn written(present: &[bool]) -> usize {
     present.iter().filter(|present| **present).count()
 }
 
-/// A patch's field: written when set (`Some`, including `Some(None)`, which
-/// is `null`), skipped when `None`.
-#[inline]
-pub fn set<S: SerializeStruct, T: Serialize>(s: &mut S, name: &'static str, value: &Option<T>) -> Result<(), S::Error> {
-    match value {
-        Some(_) => s.serialize_field(name, value),
-        None => s.skip_field(name),
-    }
+/// A struct being serialized, field by field. The first error stops the
+/// fields after it and comes back from [`end`](Struct::end), so the
+/// generated code writes a call per field and no `?` (less for the compiler
+/// to check in every hub crate; the output is the same).
+pub struct Struct<S: Serializer> {
+    state: Result<S::SerializeStruct, S::Error>,
 }
 
-/// A filter's condition: skipped when it matches every row.
-#[inline]
-pub fn condition<S: SerializeStruct, T: Serialize>(s: &mut S, name: &'static str, value: &Condition<T>) -> Result<(), S::Error> {
-    if value.matches_all() {
-        s.skip_field(name)
-    } else {
-        s.serialize_field(name, value)
+impl<S: Serializer> Struct<S> {
+    /// Starts a struct of `len` fields (those skipped not counted).
+    #[inline]
+    pub fn new(serializer: S, name: &'static str, len: usize) -> Self {
+        Struct {
+            state: serializer.serialize_struct(name, len),
+        }
+    }
+
+    #[inline]
+    fn write(&mut self, write: impl FnOnce(&mut S::SerializeStruct) -> Result<(), S::Error>) {
+        if let Ok(s) = &mut self.state {
+            if let Err(error) = write(s) {
+                self.state = Err(error);
+            }
+        }
+    }
+
+    /// A field always written.
+    #[inline]
+    pub fn field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) {
+        self.write(|s| s.serialize_field(name, value));
+    }
+
+    /// A patch's field: written when set (`Some`, including `Some(None)`,
+    /// which is `null`), skipped when `None`.
+    #[inline]
+    pub fn set<T: Serialize>(&mut self, name: &'static str, value: &Option<T>) {
+        self.write(|s| match value {
+            Some(_) => s.serialize_field(name, value),
+            None => s.skip_field(name),
+        });
+    }
+
+    /// A filter's condition: skipped when it matches every row.
+    #[inline]
+    pub fn condition<T: Serialize>(&mut self, name: &'static str, value: &Condition<T>) {
+        self.write(|s| {
+            if value.matches_all() {
+                s.skip_field(name)
+            } else {
+                s.serialize_field(name, value)
+            }
+        });
+    }
+
+    /// The struct, or the first error.
+    #[inline]
+    pub fn end(self) -> Result<S::Ok, S::Error> {
+        self.state?.end()
     }
 }
 
@@ -58,9 +99,9 @@ mod tests {
 
     impl Serialize for Patch {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut s = serializer.serialize_struct("Patch", written(&[self.name.is_some(), self.nickname.is_some()]))?;
-            set(&mut s, "name", &self.name)?;
-            set(&mut s, "nickname", &self.nickname)?;
+            let mut s = Struct::new(serializer, "Patch", written(&[self.name.is_some(), self.nickname.is_some()]));
+            s.set("name", &self.name);
+            s.set("nickname", &self.nickname);
             s.end()
         }
     }

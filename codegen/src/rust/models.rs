@@ -465,12 +465,12 @@ fn fields_impl(name: &Ident, label: &str, reads: Vec<(String, TokenStream)>) -> 
             quote!(#i => #read,)
         })
         .collect();
-    let ignore = quote!(map.next_value::<::serde::de::IgnoredAny>()?;);
+    let skip = quote!(::hubgen_runtime::de::skip(map));
     // Without fields every key is unknown; `index` never names one.
     let (index, body) = if arms.is_empty() {
-        (quote!(_index), ignore)
+        (quote!(_index), skip)
     } else {
-        (quote!(index), quote!(match index { #(#arms)* _ => { #ignore } }))
+        (quote!(index), quote!(match index { #(#arms)* _ => #skip }))
     };
     quote! {
         impl ::hubgen_runtime::de::Fields for #name {
@@ -480,7 +480,6 @@ fn fields_impl(name: &Ident, label: &str, reads: Vec<(String, TokenStream)>) -> 
             #[inline]
             fn read<'de, A: ::serde::de::MapAccess<'de>>(&mut self, #index: usize, map: &mut A) -> Result<(), A::Error> {
                 #body
-                Ok(())
             }
         }
     }
@@ -570,16 +569,15 @@ fn struct_serialize(name: &Ident, fields: Vec<(Ident, String, Written)>) -> Toke
         (_, false) => quote!(#always + #written),
     };
     let writes = fields.iter().map(|(f, n, w)| match w {
-        Written::Always => quote!(s.serialize_field(#n, &self.#f)?;),
-        Written::IfSet => quote!(::hubgen_runtime::ser::set(&mut s, #n, &self.#f)?;),
-        Written::IfConditioned => quote!(::hubgen_runtime::ser::condition(&mut s, #n, &self.#f)?;),
+        Written::Always => quote!(s.field(#n, &self.#f);),
+        Written::IfSet => quote!(s.set(#n, &self.#f);),
+        Written::IfConditioned => quote!(s.condition(#n, &self.#f);),
     });
     let s = if fields.is_empty() { quote!(s) } else { quote!(mut s) };
     quote! {
         impl ::serde::Serialize for #name {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use ::serde::ser::SerializeStruct as _;
-                let #s = serializer.serialize_struct(#label, #len)?;
+                let #s = ::hubgen_runtime::ser::Struct::new(serializer, #label, #len);
                 #(#writes)*
                 s.end()
             }
@@ -611,15 +609,15 @@ fn struct_deserialize<'a>(name: &Ident, fields: impl Iterator<Item = (&'a ir::Co
         let f = field(&column.name);
         let n = &column.name;
         let (partial, read, value) = match absent {
-            Absent::None => (ty, quote!(self.#f = map.next_value()?), quote!(fields.#f)),
+            Absent::None => (ty, quote!(::hubgen_runtime::de::value(map, &mut self.#f)), quote!(fields.#f)),
             Absent::Default => (
                 quote!(Option<#ty>),
-                quote!(self.#f = Some(map.next_value()?)),
+                quote!(::hubgen_runtime::de::some(map, &mut self.#f)),
                 quote!(fields.#f.unwrap_or_default()),
             ),
             Absent::Missing => (
                 quote!(Option<#ty>),
-                quote!(self.#f = Some(map.next_value()?)),
+                quote!(::hubgen_runtime::de::some(map, &mut self.#f)),
                 quote!(fields.#f.ok_or_else(|| D::Error::missing_field(#n))?),
             ),
         };
@@ -804,9 +802,9 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     let patch_reads = patch_fields.iter().map(|(c, _)| {
         let f = field(&c.name);
         let read = if c.nullable {
-            quote!(self.#f = Some(map.next_value()?))
+            quote!(::hubgen_runtime::de::some(map, &mut self.#f))
         } else {
-            quote!(self.#f = map.next_value()?)
+            quote!(::hubgen_runtime::de::value(map, &mut self.#f))
         };
         (c.name.clone(), read)
     });
@@ -879,11 +877,14 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         .iter()
         .map(|c| {
             let f = field(&c.name);
-            (c.name.clone(), quote!(self.#f = map.next_value()?))
+            (c.name.clone(), quote!(::hubgen_runtime::de::value(map, &mut self.#f)))
         })
         .collect();
     if include_deleted.is_some() {
-        filter_reads.push(("include_deleted".to_string(), quote!(self.include_deleted = map.next_value()?)));
+        filter_reads.push((
+            "include_deleted".to_string(),
+            quote!(::hubgen_runtime::de::value(map, &mut self.include_deleted)),
+        ));
     }
     let filter_deserialize = fields_deserialize(filter, filter_reads);
     let mut filter_written = serialized_fields(shape.filters.iter().map(|c| (*c, Written::IfConditioned)));

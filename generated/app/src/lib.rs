@@ -157,24 +157,27 @@ pub mod app_registry {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("AppRegistry", 16usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("category", &self.category)?;
-            s.serialize_field("app_type", &self.app_type)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("version", &self.version)?;
-            s.serialize_field("developer", &self.developer)?;
-            s.serialize_field("icon_url", &self.icon_url)?;
-            s.serialize_field("screenshots", &self.screenshots)?;
-            s.serialize_field("features", &self.features)?;
-            s.serialize_field("requirements", &self.requirements)?;
-            s.serialize_field("pricing", &self.pricing)?;
-            s.serialize_field("configuration_schema", &self.configuration_schema)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppRegistry",
+                16usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("category", &self.category);
+            s.field("app_type", &self.app_type);
+            s.field("status", &self.status);
+            s.field("version", &self.version);
+            s.field("developer", &self.developer);
+            s.field("icon_url", &self.icon_url);
+            s.field("screenshots", &self.screenshots);
+            s.field("features", &self.features);
+            s.field("requirements", &self.requirements);
+            s.field("pricing", &self.pricing);
+            s.field("configuration_schema", &self.configuration_schema);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -225,27 +228,26 @@ pub mod app_registry {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.description = map.next_value()?,
-                    3 => self.category = map.next_value()?,
-                    4 => self.app_type = map.next_value()?,
-                    5 => self.status = map.next_value()?,
-                    6 => self.version = map.next_value()?,
-                    7 => self.developer = map.next_value()?,
-                    8 => self.icon_url = map.next_value()?,
-                    9 => self.screenshots = map.next_value()?,
-                    10 => self.features = map.next_value()?,
-                    11 => self.requirements = map.next_value()?,
-                    12 => self.pricing = map.next_value()?,
-                    13 => self.configuration_schema = map.next_value()?,
-                    14 => self.created_at = map.next_value()?,
-                    15 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.category),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.app_type),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.version),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.developer),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.icon_url),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.screenshots),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.features),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.requirements),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.pricing),
+                    13 => {
+                        ::hubgen_runtime::de::value(map, &mut self.configuration_schema)
                     }
+                    14 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    15 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for AppRegistry {
@@ -345,24 +347,27 @@ pub mod app_registry {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewAppRegistry", 16usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("category", &self.category)?;
-            s.serialize_field("app_type", &self.app_type)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("version", &self.version)?;
-            s.serialize_field("developer", &self.developer)?;
-            s.serialize_field("icon_url", &self.icon_url)?;
-            s.serialize_field("screenshots", &self.screenshots)?;
-            s.serialize_field("features", &self.features)?;
-            s.serialize_field("requirements", &self.requirements)?;
-            s.serialize_field("pricing", &self.pricing)?;
-            s.serialize_field("configuration_schema", &self.configuration_schema)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewAppRegistry",
+                16usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("category", &self.category);
+            s.field("app_type", &self.app_type);
+            s.field("status", &self.status);
+            s.field("version", &self.version);
+            s.field("developer", &self.developer);
+            s.field("icon_url", &self.icon_url);
+            s.field("screenshots", &self.screenshots);
+            s.field("features", &self.features);
+            s.field("requirements", &self.requirements);
+            s.field("pricing", &self.pricing);
+            s.field("configuration_schema", &self.configuration_schema);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -413,27 +418,26 @@ pub mod app_registry {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.description = map.next_value()?,
-                    3 => self.category = map.next_value()?,
-                    4 => self.app_type = map.next_value()?,
-                    5 => self.status = map.next_value()?,
-                    6 => self.version = map.next_value()?,
-                    7 => self.developer = map.next_value()?,
-                    8 => self.icon_url = map.next_value()?,
-                    9 => self.screenshots = map.next_value()?,
-                    10 => self.features = map.next_value()?,
-                    11 => self.requirements = map.next_value()?,
-                    12 => self.pricing = map.next_value()?,
-                    13 => self.configuration_schema = map.next_value()?,
-                    14 => self.created_at = map.next_value()?,
-                    15 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.category),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.app_type),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.version),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.developer),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.icon_url),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.screenshots),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.features),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.requirements),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.pricing),
+                    13 => {
+                        ::hubgen_runtime::de::value(map, &mut self.configuration_schema)
                     }
+                    14 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    15 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewAppRegistry {
@@ -579,47 +583,42 @@ pub mod app_registry {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AppRegistryPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.name.is_some(),
-                            self.description.is_some(),
-                            self.category.is_some(),
-                            self.app_type.is_some(),
-                            self.status.is_some(),
-                            self.version.is_some(),
-                            self.developer.is_some(),
-                            self.icon_url.is_some(),
-                            self.screenshots.is_some(),
-                            self.features.is_some(),
-                            self.requirements.is_some(),
-                            self.pricing.is_some(),
-                            self.configuration_schema.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "category", &self.category)?;
-            ::hubgen_runtime::ser::set(&mut s, "app_type", &self.app_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "version", &self.version)?;
-            ::hubgen_runtime::ser::set(&mut s, "developer", &self.developer)?;
-            ::hubgen_runtime::ser::set(&mut s, "icon_url", &self.icon_url)?;
-            ::hubgen_runtime::ser::set(&mut s, "screenshots", &self.screenshots)?;
-            ::hubgen_runtime::ser::set(&mut s, "features", &self.features)?;
-            ::hubgen_runtime::ser::set(&mut s, "requirements", &self.requirements)?;
-            ::hubgen_runtime::ser::set(&mut s, "pricing", &self.pricing)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "configuration_schema",
-                &self.configuration_schema,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppRegistryPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.name.is_some(),
+                        self.description.is_some(),
+                        self.category.is_some(),
+                        self.app_type.is_some(),
+                        self.status.is_some(),
+                        self.version.is_some(),
+                        self.developer.is_some(),
+                        self.icon_url.is_some(),
+                        self.screenshots.is_some(),
+                        self.features.is_some(),
+                        self.requirements.is_some(),
+                        self.pricing.is_some(),
+                        self.configuration_schema.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("description", &self.description);
+            s.set("category", &self.category);
+            s.set("app_type", &self.app_type);
+            s.set("status", &self.status);
+            s.set("version", &self.version);
+            s.set("developer", &self.developer);
+            s.set("icon_url", &self.icon_url);
+            s.set("screenshots", &self.screenshots);
+            s.set("features", &self.features);
+            s.set("requirements", &self.requirements);
+            s.set("pricing", &self.pricing);
+            s.set("configuration_schema", &self.configuration_schema);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -655,25 +654,22 @@ pub mod app_registry {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.description = Some(map.next_value()?),
-                2 => self.category = Some(map.next_value()?),
-                3 => self.app_type = Some(map.next_value()?),
-                4 => self.status = Some(map.next_value()?),
-                5 => self.version = Some(map.next_value()?),
-                6 => self.developer = Some(map.next_value()?),
-                7 => self.icon_url = Some(map.next_value()?),
-                8 => self.screenshots = Some(map.next_value()?),
-                9 => self.features = Some(map.next_value()?),
-                10 => self.requirements = Some(map.next_value()?),
-                11 => self.pricing = Some(map.next_value()?),
-                12 => self.configuration_schema = Some(map.next_value()?),
-                13 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::some(map, &mut self.description),
+                2 => ::hubgen_runtime::de::some(map, &mut self.category),
+                3 => ::hubgen_runtime::de::some(map, &mut self.app_type),
+                4 => ::hubgen_runtime::de::some(map, &mut self.status),
+                5 => ::hubgen_runtime::de::some(map, &mut self.version),
+                6 => ::hubgen_runtime::de::some(map, &mut self.developer),
+                7 => ::hubgen_runtime::de::some(map, &mut self.icon_url),
+                8 => ::hubgen_runtime::de::some(map, &mut self.screenshots),
+                9 => ::hubgen_runtime::de::some(map, &mut self.features),
+                10 => ::hubgen_runtime::de::some(map, &mut self.requirements),
+                11 => ::hubgen_runtime::de::some(map, &mut self.pricing),
+                12 => ::hubgen_runtime::de::some(map, &mut self.configuration_schema),
+                13 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl AppRegistryPatch {
@@ -716,21 +712,20 @@ pub mod app_registry {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AppRegistryFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.category.matches_all(),
-                            !self.status.matches_all(),
-                            !self.app_type.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "category", &self.category)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(&mut s, "app_type", &self.app_type)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppRegistryFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.category.matches_all(),
+                        !self.status.matches_all(),
+                        !self.app_type.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("category", &self.category);
+            s.condition("status", &self.status);
+            s.condition("app_type", &self.app_type);
             s.end()
         }
     }
@@ -751,14 +746,11 @@ pub mod app_registry {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.category = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                2 => self.app_type = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.category),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.app_type),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `app_registry` can be ordered by: the primary key or an indexed column.
@@ -1024,18 +1016,21 @@ pub mod app_subscriptions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("AppSubscription", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("app_id", &self.app_id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("plan", &self.plan)?;
-            s.serialize_field("configuration", &self.configuration)?;
-            s.serialize_field("usage_stats", &self.usage_stats)?;
-            s.serialize_field("billing_info", &self.billing_info)?;
-            s.serialize_field("subscribed_at", &self.subscribed_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppSubscription",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("app_id", &self.app_id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("status", &self.status);
+            s.field("plan", &self.plan);
+            s.field("configuration", &self.configuration);
+            s.field("usage_stats", &self.usage_stats);
+            s.field("billing_info", &self.billing_info);
+            s.field("subscribed_at", &self.subscribed_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1074,21 +1069,18 @@ pub mod app_subscriptions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.app_id = Some(map.next_value()?),
-                    2 => self.tenant_id = Some(map.next_value()?),
-                    3 => self.status = map.next_value()?,
-                    4 => self.plan = map.next_value()?,
-                    5 => self.configuration = map.next_value()?,
-                    6 => self.usage_stats = map.next_value()?,
-                    7 => self.billing_info = map.next_value()?,
-                    8 => self.subscribed_at = map.next_value()?,
-                    9 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.app_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.plan),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.configuration),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.usage_stats),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.billing_info),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.subscribed_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for AppSubscription {
@@ -1165,17 +1157,20 @@ pub mod app_subscriptions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewAppSubscription", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("app_id", &self.app_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("plan", &self.plan)?;
-            s.serialize_field("configuration", &self.configuration)?;
-            s.serialize_field("usage_stats", &self.usage_stats)?;
-            s.serialize_field("billing_info", &self.billing_info)?;
-            s.serialize_field("subscribed_at", &self.subscribed_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewAppSubscription",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("app_id", &self.app_id);
+            s.field("status", &self.status);
+            s.field("plan", &self.plan);
+            s.field("configuration", &self.configuration);
+            s.field("usage_stats", &self.usage_stats);
+            s.field("billing_info", &self.billing_info);
+            s.field("subscribed_at", &self.subscribed_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1212,20 +1207,17 @@ pub mod app_subscriptions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.app_id = Some(map.next_value()?),
-                    2 => self.status = map.next_value()?,
-                    3 => self.plan = map.next_value()?,
-                    4 => self.configuration = map.next_value()?,
-                    5 => self.usage_stats = map.next_value()?,
-                    6 => self.billing_info = map.next_value()?,
-                    7 => self.subscribed_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.app_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.plan),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.configuration),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.usage_stats),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.billing_info),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.subscribed_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewAppSubscription {
@@ -1320,29 +1312,28 @@ pub mod app_subscriptions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AppSubscriptionPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.app_id.is_some(),
-                            self.status.is_some(),
-                            self.plan.is_some(),
-                            self.configuration.is_some(),
-                            self.usage_stats.is_some(),
-                            self.billing_info.is_some(),
-                            self.subscribed_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "app_id", &self.app_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "plan", &self.plan)?;
-            ::hubgen_runtime::ser::set(&mut s, "configuration", &self.configuration)?;
-            ::hubgen_runtime::ser::set(&mut s, "usage_stats", &self.usage_stats)?;
-            ::hubgen_runtime::ser::set(&mut s, "billing_info", &self.billing_info)?;
-            ::hubgen_runtime::ser::set(&mut s, "subscribed_at", &self.subscribed_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppSubscriptionPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.app_id.is_some(),
+                        self.status.is_some(),
+                        self.plan.is_some(),
+                        self.configuration.is_some(),
+                        self.usage_stats.is_some(),
+                        self.billing_info.is_some(),
+                        self.subscribed_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("app_id", &self.app_id);
+            s.set("status", &self.status);
+            s.set("plan", &self.plan);
+            s.set("configuration", &self.configuration);
+            s.set("usage_stats", &self.usage_stats);
+            s.set("billing_info", &self.billing_info);
+            s.set("subscribed_at", &self.subscribed_at);
             s.end()
         }
     }
@@ -1371,18 +1362,15 @@ pub mod app_subscriptions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.app_id = map.next_value()?,
-                1 => self.status = Some(map.next_value()?),
-                2 => self.plan = Some(map.next_value()?),
-                3 => self.configuration = Some(map.next_value()?),
-                4 => self.usage_stats = Some(map.next_value()?),
-                5 => self.billing_info = Some(map.next_value()?),
-                6 => self.subscribed_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.app_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.status),
+                2 => ::hubgen_runtime::de::some(map, &mut self.plan),
+                3 => ::hubgen_runtime::de::some(map, &mut self.configuration),
+                4 => ::hubgen_runtime::de::some(map, &mut self.usage_stats),
+                5 => ::hubgen_runtime::de::some(map, &mut self.billing_info),
+                6 => ::hubgen_runtime::de::some(map, &mut self.subscribed_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl AppSubscriptionPatch {
@@ -1416,16 +1404,15 @@ pub mod app_subscriptions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AppSubscriptionFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.app_id.matches_all(), !self.status.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "app_id", &self.app_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppSubscriptionFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.app_id.matches_all(), !self.status.matches_all()],
+                ),
+            );
+            s.condition("app_id", &self.app_id);
+            s.condition("status", &self.status);
             s.end()
         }
     }
@@ -1446,13 +1433,10 @@ pub mod app_subscriptions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.app_id = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.app_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `app_subscriptions` can be ordered by: the primary key or an indexed column.
@@ -1700,16 +1684,19 @@ pub mod app_guards {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("AppGuard", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("app_id", &self.app_id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("guard_type", &self.guard_type)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("rules", &self.rules)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppGuard",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("app_id", &self.app_id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("guard_type", &self.guard_type);
+            s.field("status", &self.status);
+            s.field("rules", &self.rules);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1744,19 +1731,16 @@ pub mod app_guards {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.app_id = Some(map.next_value()?),
-                    2 => self.tenant_id = Some(map.next_value()?),
-                    3 => self.guard_type = Some(map.next_value()?),
-                    4 => self.status = map.next_value()?,
-                    5 => self.rules = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.app_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.guard_type),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.rules),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for AppGuard {
@@ -1826,15 +1810,18 @@ pub mod app_guards {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewAppGuard", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("app_id", &self.app_id)?;
-            s.serialize_field("guard_type", &self.guard_type)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("rules", &self.rules)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewAppGuard",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("app_id", &self.app_id);
+            s.field("guard_type", &self.guard_type);
+            s.field("status", &self.status);
+            s.field("rules", &self.rules);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1867,18 +1854,15 @@ pub mod app_guards {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.app_id = Some(map.next_value()?),
-                    2 => self.guard_type = Some(map.next_value()?),
-                    3 => self.status = map.next_value()?,
-                    4 => self.rules = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.app_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.guard_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.rules),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewAppGuard {
@@ -1961,25 +1945,24 @@ pub mod app_guards {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AppGuardPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.app_id.is_some(),
-                            self.guard_type.is_some(),
-                            self.status.is_some(),
-                            self.rules.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "app_id", &self.app_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "guard_type", &self.guard_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "rules", &self.rules)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppGuardPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.app_id.is_some(),
+                        self.guard_type.is_some(),
+                        self.status.is_some(),
+                        self.rules.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("app_id", &self.app_id);
+            s.set("guard_type", &self.guard_type);
+            s.set("status", &self.status);
+            s.set("rules", &self.rules);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2006,16 +1989,13 @@ pub mod app_guards {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.app_id = map.next_value()?,
-                1 => self.guard_type = map.next_value()?,
-                2 => self.status = Some(map.next_value()?),
-                3 => self.rules = Some(map.next_value()?),
-                4 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.app_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.guard_type),
+                2 => ::hubgen_runtime::de::some(map, &mut self.status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.rules),
+                4 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl AppGuardPatch {
@@ -2049,16 +2029,15 @@ pub mod app_guards {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AppGuardFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.app_id.matches_all(), !self.guard_type.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "app_id", &self.app_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "guard_type", &self.guard_type)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AppGuardFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.app_id.matches_all(), !self.guard_type.matches_all()],
+                ),
+            );
+            s.condition("app_id", &self.app_id);
+            s.condition("guard_type", &self.guard_type);
             s.end()
         }
     }
@@ -2079,13 +2058,10 @@ pub mod app_guards {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.app_id = map.next_value()?,
-                1 => self.guard_type = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.app_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.guard_type),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `app_guards` can be ordered by: the primary key or an indexed column.

@@ -159,19 +159,18 @@ pub mod plans {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Plan", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("code", &self.code)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("price", &self.price)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("billing_interval", &self.billing_interval)?;
-            s.serialize_field("features", &self.features)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Plan", 11usize);
+            s.field("id", &self.id);
+            s.field("code", &self.code);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("price", &self.price);
+            s.field("currency", &self.currency);
+            s.field("billing_interval", &self.billing_interval);
+            s.field("features", &self.features);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -212,22 +211,19 @@ pub mod plans {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.code = Some(map.next_value()?),
-                    2 => self.name = Some(map.next_value()?),
-                    3 => self.description = map.next_value()?,
-                    4 => self.price = Some(map.next_value()?),
-                    5 => self.currency = Some(map.next_value()?),
-                    6 => self.billing_interval = Some(map.next_value()?),
-                    7 => self.features = map.next_value()?,
-                    8 => self.status = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.code),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.price),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.currency),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.billing_interval),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.features),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Plan {
@@ -314,19 +310,22 @@ pub mod plans {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewPlan", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("code", &self.code)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("price", &self.price)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("billing_interval", &self.billing_interval)?;
-            s.serialize_field("features", &self.features)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewPlan",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("code", &self.code);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("price", &self.price);
+            s.field("currency", &self.currency);
+            s.field("billing_interval", &self.billing_interval);
+            s.field("features", &self.features);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -367,22 +366,19 @@ pub mod plans {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.code = Some(map.next_value()?),
-                    2 => self.name = Some(map.next_value()?),
-                    3 => self.description = map.next_value()?,
-                    4 => self.price = map.next_value()?,
-                    5 => self.currency = map.next_value()?,
-                    6 => self.billing_interval = map.next_value()?,
-                    7 => self.features = map.next_value()?,
-                    8 => self.status = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.code),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.price),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.billing_interval),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.features),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewPlan {
@@ -496,37 +492,32 @@ pub mod plans {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "PlanPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.code.is_some(),
-                            self.name.is_some(),
-                            self.description.is_some(),
-                            self.price.is_some(),
-                            self.currency.is_some(),
-                            self.billing_interval.is_some(),
-                            self.features.is_some(),
-                            self.status.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "code", &self.code)?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "price", &self.price)?;
-            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "billing_interval",
-                &self.billing_interval,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "features", &self.features)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "PlanPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.code.is_some(),
+                        self.name.is_some(),
+                        self.description.is_some(),
+                        self.price.is_some(),
+                        self.currency.is_some(),
+                        self.billing_interval.is_some(),
+                        self.features.is_some(),
+                        self.status.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("code", &self.code);
+            s.set("name", &self.name);
+            s.set("description", &self.description);
+            s.set("price", &self.price);
+            s.set("currency", &self.currency);
+            s.set("billing_interval", &self.billing_interval);
+            s.set("features", &self.features);
+            s.set("status", &self.status);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -557,20 +548,17 @@ pub mod plans {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.code = map.next_value()?,
-                1 => self.name = map.next_value()?,
-                2 => self.description = Some(map.next_value()?),
-                3 => self.price = map.next_value()?,
-                4 => self.currency = map.next_value()?,
-                5 => self.billing_interval = map.next_value()?,
-                6 => self.features = Some(map.next_value()?),
-                7 => self.status = Some(map.next_value()?),
-                8 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.code),
+                1 => ::hubgen_runtime::de::value(map, &mut self.name),
+                2 => ::hubgen_runtime::de::some(map, &mut self.description),
+                3 => ::hubgen_runtime::de::value(map, &mut self.price),
+                4 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                5 => ::hubgen_runtime::de::value(map, &mut self.billing_interval),
+                6 => ::hubgen_runtime::de::some(map, &mut self.features),
+                7 => ::hubgen_runtime::de::some(map, &mut self.status),
+                8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl PlanPatch {
@@ -606,13 +594,12 @@ pub mod plans {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "PlanFilter",
-                    ::hubgen_runtime::ser::written(&[!self.status.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "PlanFilter",
+                ::hubgen_runtime::ser::written(&[!self.status.matches_all()]),
+            );
+            s.condition("status", &self.status);
             s.end()
         }
     }
@@ -633,12 +620,9 @@ pub mod plans {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.status = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.status),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `plans` can be ordered by: the primary key or an indexed column.
@@ -772,18 +756,21 @@ pub mod entitlements {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Entitlement", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("plan_id", &self.plan_id)?;
-            s.serialize_field("feature_key", &self.feature_key)?;
-            s.serialize_field("limit_value", &self.limit_value)?;
-            s.serialize_field("used_value", &self.used_value)?;
-            s.serialize_field("valid_from", &self.valid_from)?;
-            s.serialize_field("valid_until", &self.valid_until)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Entitlement",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("plan_id", &self.plan_id);
+            s.field("feature_key", &self.feature_key);
+            s.field("limit_value", &self.limit_value);
+            s.field("used_value", &self.used_value);
+            s.field("valid_from", &self.valid_from);
+            s.field("valid_until", &self.valid_until);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -822,21 +809,18 @@ pub mod entitlements {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.plan_id = Some(map.next_value()?),
-                    3 => self.feature_key = Some(map.next_value()?),
-                    4 => self.limit_value = map.next_value()?,
-                    5 => self.used_value = Some(map.next_value()?),
-                    6 => self.valid_from = Some(map.next_value()?),
-                    7 => self.valid_until = map.next_value()?,
-                    8 => self.created_at = map.next_value()?,
-                    9 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.plan_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.feature_key),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.limit_value),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.used_value),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.valid_from),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.valid_until),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Entitlement {
@@ -920,17 +904,20 @@ pub mod entitlements {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewEntitlement", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("plan_id", &self.plan_id)?;
-            s.serialize_field("feature_key", &self.feature_key)?;
-            s.serialize_field("limit_value", &self.limit_value)?;
-            s.serialize_field("used_value", &self.used_value)?;
-            s.serialize_field("valid_from", &self.valid_from)?;
-            s.serialize_field("valid_until", &self.valid_until)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewEntitlement",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("plan_id", &self.plan_id);
+            s.field("feature_key", &self.feature_key);
+            s.field("limit_value", &self.limit_value);
+            s.field("used_value", &self.used_value);
+            s.field("valid_from", &self.valid_from);
+            s.field("valid_until", &self.valid_until);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -967,20 +954,17 @@ pub mod entitlements {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.plan_id = Some(map.next_value()?),
-                    2 => self.feature_key = Some(map.next_value()?),
-                    3 => self.limit_value = map.next_value()?,
-                    4 => self.used_value = map.next_value()?,
-                    5 => self.valid_from = map.next_value()?,
-                    6 => self.valid_until = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.plan_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.feature_key),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.limit_value),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.used_value),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.valid_from),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.valid_until),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewEntitlement {
@@ -1076,29 +1060,28 @@ pub mod entitlements {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "EntitlementPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.plan_id.is_some(),
-                            self.feature_key.is_some(),
-                            self.limit_value.is_some(),
-                            self.used_value.is_some(),
-                            self.valid_from.is_some(),
-                            self.valid_until.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "plan_id", &self.plan_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "feature_key", &self.feature_key)?;
-            ::hubgen_runtime::ser::set(&mut s, "limit_value", &self.limit_value)?;
-            ::hubgen_runtime::ser::set(&mut s, "used_value", &self.used_value)?;
-            ::hubgen_runtime::ser::set(&mut s, "valid_from", &self.valid_from)?;
-            ::hubgen_runtime::ser::set(&mut s, "valid_until", &self.valid_until)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "EntitlementPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.plan_id.is_some(),
+                        self.feature_key.is_some(),
+                        self.limit_value.is_some(),
+                        self.used_value.is_some(),
+                        self.valid_from.is_some(),
+                        self.valid_until.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("plan_id", &self.plan_id);
+            s.set("feature_key", &self.feature_key);
+            s.set("limit_value", &self.limit_value);
+            s.set("used_value", &self.used_value);
+            s.set("valid_from", &self.valid_from);
+            s.set("valid_until", &self.valid_until);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1127,18 +1110,15 @@ pub mod entitlements {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.plan_id = map.next_value()?,
-                1 => self.feature_key = map.next_value()?,
-                2 => self.limit_value = Some(map.next_value()?),
-                3 => self.used_value = map.next_value()?,
-                4 => self.valid_from = map.next_value()?,
-                5 => self.valid_until = Some(map.next_value()?),
-                6 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.plan_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.feature_key),
+                2 => ::hubgen_runtime::de::some(map, &mut self.limit_value),
+                3 => ::hubgen_runtime::de::value(map, &mut self.used_value),
+                4 => ::hubgen_runtime::de::value(map, &mut self.valid_from),
+                5 => ::hubgen_runtime::de::some(map, &mut self.valid_until),
+                6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl EntitlementPatch {
@@ -1166,13 +1146,12 @@ pub mod entitlements {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "EntitlementFilter",
-                    ::hubgen_runtime::ser::written(&[!self.plan_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "plan_id", &self.plan_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "EntitlementFilter",
+                ::hubgen_runtime::ser::written(&[!self.plan_id.matches_all()]),
+            );
+            s.condition("plan_id", &self.plan_id);
             s.end()
         }
     }
@@ -1193,12 +1172,9 @@ pub mod entitlements {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.plan_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.plan_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `entitlements` can be ordered by: the primary key or an indexed column.
@@ -1343,25 +1319,28 @@ pub mod invoices {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Invoice", 17usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("plan_id", &self.plan_id)?;
-            s.serialize_field("invoice_number", &self.invoice_number)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("subtotal", &self.subtotal)?;
-            s.serialize_field("tax", &self.tax)?;
-            s.serialize_field("total", &self.total)?;
-            s.serialize_field("period_start", &self.period_start)?;
-            s.serialize_field("period_end", &self.period_end)?;
-            s.serialize_field("issued_at", &self.issued_at)?;
-            s.serialize_field("due_at", &self.due_at)?;
-            s.serialize_field("paid_at", &self.paid_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Invoice",
+                17usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("plan_id", &self.plan_id);
+            s.field("invoice_number", &self.invoice_number);
+            s.field("status", &self.status);
+            s.field("currency", &self.currency);
+            s.field("subtotal", &self.subtotal);
+            s.field("tax", &self.tax);
+            s.field("total", &self.total);
+            s.field("period_start", &self.period_start);
+            s.field("period_end", &self.period_end);
+            s.field("issued_at", &self.issued_at);
+            s.field("due_at", &self.due_at);
+            s.field("paid_at", &self.paid_at);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1414,28 +1393,25 @@ pub mod invoices {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.plan_id = map.next_value()?,
-                    3 => self.invoice_number = Some(map.next_value()?),
-                    4 => self.status = Some(map.next_value()?),
-                    5 => self.currency = Some(map.next_value()?),
-                    6 => self.subtotal = Some(map.next_value()?),
-                    7 => self.tax = Some(map.next_value()?),
-                    8 => self.total = Some(map.next_value()?),
-                    9 => self.period_start = map.next_value()?,
-                    10 => self.period_end = map.next_value()?,
-                    11 => self.issued_at = map.next_value()?,
-                    12 => self.due_at = map.next_value()?,
-                    13 => self.paid_at = map.next_value()?,
-                    14 => self.metadata = map.next_value()?,
-                    15 => self.created_at = map.next_value()?,
-                    16 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.plan_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.invoice_number),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.currency),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.subtotal),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.tax),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.total),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.period_start),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.period_end),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.issued_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.due_at),
+                    13 => ::hubgen_runtime::de::value(map, &mut self.paid_at),
+                    14 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    15 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    16 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Invoice {
@@ -1550,24 +1526,27 @@ pub mod invoices {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewInvoice", 16usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("plan_id", &self.plan_id)?;
-            s.serialize_field("invoice_number", &self.invoice_number)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("subtotal", &self.subtotal)?;
-            s.serialize_field("tax", &self.tax)?;
-            s.serialize_field("total", &self.total)?;
-            s.serialize_field("period_start", &self.period_start)?;
-            s.serialize_field("period_end", &self.period_end)?;
-            s.serialize_field("issued_at", &self.issued_at)?;
-            s.serialize_field("due_at", &self.due_at)?;
-            s.serialize_field("paid_at", &self.paid_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewInvoice",
+                16usize,
+            );
+            s.field("id", &self.id);
+            s.field("plan_id", &self.plan_id);
+            s.field("invoice_number", &self.invoice_number);
+            s.field("status", &self.status);
+            s.field("currency", &self.currency);
+            s.field("subtotal", &self.subtotal);
+            s.field("tax", &self.tax);
+            s.field("total", &self.total);
+            s.field("period_start", &self.period_start);
+            s.field("period_end", &self.period_end);
+            s.field("issued_at", &self.issued_at);
+            s.field("due_at", &self.due_at);
+            s.field("paid_at", &self.paid_at);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1618,27 +1597,24 @@ pub mod invoices {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.plan_id = map.next_value()?,
-                    2 => self.invoice_number = Some(map.next_value()?),
-                    3 => self.status = map.next_value()?,
-                    4 => self.currency = map.next_value()?,
-                    5 => self.subtotal = map.next_value()?,
-                    6 => self.tax = map.next_value()?,
-                    7 => self.total = map.next_value()?,
-                    8 => self.period_start = map.next_value()?,
-                    9 => self.period_end = map.next_value()?,
-                    10 => self.issued_at = map.next_value()?,
-                    11 => self.due_at = map.next_value()?,
-                    12 => self.paid_at = map.next_value()?,
-                    13 => self.metadata = map.next_value()?,
-                    14 => self.created_at = map.next_value()?,
-                    15 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.plan_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.invoice_number),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.subtotal),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.tax),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.total),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.period_start),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.period_end),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.issued_at),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.due_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.paid_at),
+                    13 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    14 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    15 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewInvoice {
@@ -1790,43 +1766,42 @@ pub mod invoices {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "InvoicePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.plan_id.is_some(),
-                            self.invoice_number.is_some(),
-                            self.status.is_some(),
-                            self.currency.is_some(),
-                            self.subtotal.is_some(),
-                            self.tax.is_some(),
-                            self.total.is_some(),
-                            self.period_start.is_some(),
-                            self.period_end.is_some(),
-                            self.issued_at.is_some(),
-                            self.due_at.is_some(),
-                            self.paid_at.is_some(),
-                            self.metadata.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "plan_id", &self.plan_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "invoice_number", &self.invoice_number)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
-            ::hubgen_runtime::ser::set(&mut s, "subtotal", &self.subtotal)?;
-            ::hubgen_runtime::ser::set(&mut s, "tax", &self.tax)?;
-            ::hubgen_runtime::ser::set(&mut s, "total", &self.total)?;
-            ::hubgen_runtime::ser::set(&mut s, "period_start", &self.period_start)?;
-            ::hubgen_runtime::ser::set(&mut s, "period_end", &self.period_end)?;
-            ::hubgen_runtime::ser::set(&mut s, "issued_at", &self.issued_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "due_at", &self.due_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "paid_at", &self.paid_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "InvoicePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.plan_id.is_some(),
+                        self.invoice_number.is_some(),
+                        self.status.is_some(),
+                        self.currency.is_some(),
+                        self.subtotal.is_some(),
+                        self.tax.is_some(),
+                        self.total.is_some(),
+                        self.period_start.is_some(),
+                        self.period_end.is_some(),
+                        self.issued_at.is_some(),
+                        self.due_at.is_some(),
+                        self.paid_at.is_some(),
+                        self.metadata.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("plan_id", &self.plan_id);
+            s.set("invoice_number", &self.invoice_number);
+            s.set("status", &self.status);
+            s.set("currency", &self.currency);
+            s.set("subtotal", &self.subtotal);
+            s.set("tax", &self.tax);
+            s.set("total", &self.total);
+            s.set("period_start", &self.period_start);
+            s.set("period_end", &self.period_end);
+            s.set("issued_at", &self.issued_at);
+            s.set("due_at", &self.due_at);
+            s.set("paid_at", &self.paid_at);
+            s.set("metadata", &self.metadata);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1862,25 +1837,22 @@ pub mod invoices {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.plan_id = Some(map.next_value()?),
-                1 => self.invoice_number = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.currency = map.next_value()?,
-                4 => self.subtotal = map.next_value()?,
-                5 => self.tax = map.next_value()?,
-                6 => self.total = map.next_value()?,
-                7 => self.period_start = Some(map.next_value()?),
-                8 => self.period_end = Some(map.next_value()?),
-                9 => self.issued_at = Some(map.next_value()?),
-                10 => self.due_at = Some(map.next_value()?),
-                11 => self.paid_at = Some(map.next_value()?),
-                12 => self.metadata = Some(map.next_value()?),
-                13 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::some(map, &mut self.plan_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.invoice_number),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                4 => ::hubgen_runtime::de::value(map, &mut self.subtotal),
+                5 => ::hubgen_runtime::de::value(map, &mut self.tax),
+                6 => ::hubgen_runtime::de::value(map, &mut self.total),
+                7 => ::hubgen_runtime::de::some(map, &mut self.period_start),
+                8 => ::hubgen_runtime::de::some(map, &mut self.period_end),
+                9 => ::hubgen_runtime::de::some(map, &mut self.issued_at),
+                10 => ::hubgen_runtime::de::some(map, &mut self.due_at),
+                11 => ::hubgen_runtime::de::some(map, &mut self.paid_at),
+                12 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                13 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl InvoicePatch {
@@ -1922,16 +1894,15 @@ pub mod invoices {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "InvoiceFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.status.matches_all(), !self.due_at.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(&mut s, "due_at", &self.due_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "InvoiceFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.status.matches_all(), !self.due_at.matches_all()],
+                ),
+            );
+            s.condition("status", &self.status);
+            s.condition("due_at", &self.due_at);
             s.end()
         }
     }
@@ -1952,13 +1923,10 @@ pub mod invoices {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.status = map.next_value()?,
-                1 => self.due_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.status),
+                1 => ::hubgen_runtime::de::value(map, &mut self.due_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `invoices` can be ordered by: the primary key or an indexed column.

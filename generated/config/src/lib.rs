@@ -199,21 +199,24 @@ pub mod runtime_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("RuntimeConfig", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("config_key", &self.config_key)?;
-            s.serialize_field("config_value", &self.config_value)?;
-            s.serialize_field("config_type", &self.config_type)?;
-            s.serialize_field("scope", &self.scope)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("category", &self.category)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("is_encrypted", &self.is_encrypted)?;
-            s.serialize_field("validation_rules", &self.validation_rules)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "RuntimeConfig",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("config_key", &self.config_key);
+            s.field("config_value", &self.config_value);
+            s.field("config_type", &self.config_type);
+            s.field("scope", &self.scope);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("category", &self.category);
+            s.field("description", &self.description);
+            s.field("is_encrypted", &self.is_encrypted);
+            s.field("validation_rules", &self.validation_rules);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -258,24 +261,21 @@ pub mod runtime_configs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.config_key = Some(map.next_value()?),
-                    2 => self.config_value = map.next_value()?,
-                    3 => self.config_type = map.next_value()?,
-                    4 => self.scope = Some(map.next_value()?),
-                    5 => self.tenant_id = map.next_value()?,
-                    6 => self.user_id = map.next_value()?,
-                    7 => self.category = map.next_value()?,
-                    8 => self.description = map.next_value()?,
-                    9 => self.is_encrypted = map.next_value()?,
-                    10 => self.validation_rules = map.next_value()?,
-                    11 => self.created_at = map.next_value()?,
-                    12 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.config_key),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.config_value),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.config_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.scope),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.category),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.is_encrypted),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.validation_rules),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for RuntimeConfig {
@@ -363,20 +363,23 @@ pub mod runtime_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewRuntimeConfig", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("config_key", &self.config_key)?;
-            s.serialize_field("config_value", &self.config_value)?;
-            s.serialize_field("config_type", &self.config_type)?;
-            s.serialize_field("scope", &self.scope)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("category", &self.category)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("is_encrypted", &self.is_encrypted)?;
-            s.serialize_field("validation_rules", &self.validation_rules)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewRuntimeConfig",
+                12usize,
+            );
+            s.field("id", &self.id);
+            s.field("config_key", &self.config_key);
+            s.field("config_value", &self.config_value);
+            s.field("config_type", &self.config_type);
+            s.field("scope", &self.scope);
+            s.field("user_id", &self.user_id);
+            s.field("category", &self.category);
+            s.field("description", &self.description);
+            s.field("is_encrypted", &self.is_encrypted);
+            s.field("validation_rules", &self.validation_rules);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -419,23 +422,20 @@ pub mod runtime_configs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.config_key = Some(map.next_value()?),
-                    2 => self.config_value = map.next_value()?,
-                    3 => self.config_type = map.next_value()?,
-                    4 => self.scope = Some(map.next_value()?),
-                    5 => self.user_id = map.next_value()?,
-                    6 => self.category = map.next_value()?,
-                    7 => self.description = map.next_value()?,
-                    8 => self.is_encrypted = map.next_value()?,
-                    9 => self.validation_rules = map.next_value()?,
-                    10 => self.created_at = map.next_value()?,
-                    11 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.config_key),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.config_value),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.config_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.scope),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.category),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.is_encrypted),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.validation_rules),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewRuntimeConfig {
@@ -553,39 +553,34 @@ pub mod runtime_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "RuntimeConfigPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.config_key.is_some(),
-                            self.config_value.is_some(),
-                            self.config_type.is_some(),
-                            self.scope.is_some(),
-                            self.user_id.is_some(),
-                            self.category.is_some(),
-                            self.description.is_some(),
-                            self.is_encrypted.is_some(),
-                            self.validation_rules.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "config_key", &self.config_key)?;
-            ::hubgen_runtime::ser::set(&mut s, "config_value", &self.config_value)?;
-            ::hubgen_runtime::ser::set(&mut s, "config_type", &self.config_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "scope", &self.scope)?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "category", &self.category)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_encrypted", &self.is_encrypted)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "validation_rules",
-                &self.validation_rules,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "RuntimeConfigPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.config_key.is_some(),
+                        self.config_value.is_some(),
+                        self.config_type.is_some(),
+                        self.scope.is_some(),
+                        self.user_id.is_some(),
+                        self.category.is_some(),
+                        self.description.is_some(),
+                        self.is_encrypted.is_some(),
+                        self.validation_rules.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("config_key", &self.config_key);
+            s.set("config_value", &self.config_value);
+            s.set("config_type", &self.config_type);
+            s.set("scope", &self.scope);
+            s.set("user_id", &self.user_id);
+            s.set("category", &self.category);
+            s.set("description", &self.description);
+            s.set("is_encrypted", &self.is_encrypted);
+            s.set("validation_rules", &self.validation_rules);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -617,21 +612,18 @@ pub mod runtime_configs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.config_key = map.next_value()?,
-                1 => self.config_value = Some(map.next_value()?),
-                2 => self.config_type = Some(map.next_value()?),
-                3 => self.scope = map.next_value()?,
-                4 => self.user_id = Some(map.next_value()?),
-                5 => self.category = Some(map.next_value()?),
-                6 => self.description = Some(map.next_value()?),
-                7 => self.is_encrypted = Some(map.next_value()?),
-                8 => self.validation_rules = Some(map.next_value()?),
-                9 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.config_key),
+                1 => ::hubgen_runtime::de::some(map, &mut self.config_value),
+                2 => ::hubgen_runtime::de::some(map, &mut self.config_type),
+                3 => ::hubgen_runtime::de::value(map, &mut self.scope),
+                4 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                5 => ::hubgen_runtime::de::some(map, &mut self.category),
+                6 => ::hubgen_runtime::de::some(map, &mut self.description),
+                7 => ::hubgen_runtime::de::some(map, &mut self.is_encrypted),
+                8 => ::hubgen_runtime::de::some(map, &mut self.validation_rules),
+                9 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl RuntimeConfigPatch {
@@ -677,23 +669,22 @@ pub mod runtime_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "RuntimeConfigFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.config_key.matches_all(),
-                            !self.scope.matches_all(),
-                            !self.tenant_id.matches_all(),
-                            !self.category.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "config_key", &self.config_key)?;
-            ::hubgen_runtime::ser::condition(&mut s, "scope", &self.scope)?;
-            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "category", &self.category)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "RuntimeConfigFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.config_key.matches_all(),
+                        !self.scope.matches_all(),
+                        !self.tenant_id.matches_all(),
+                        !self.category.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("config_key", &self.config_key);
+            s.condition("scope", &self.scope);
+            s.condition("tenant_id", &self.tenant_id);
+            s.condition("category", &self.category);
             s.end()
         }
     }
@@ -719,15 +710,12 @@ pub mod runtime_configs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.config_key = map.next_value()?,
-                1 => self.scope = map.next_value()?,
-                2 => self.tenant_id = map.next_value()?,
-                3 => self.category = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.config_key),
+                1 => ::hubgen_runtime::de::value(map, &mut self.scope),
+                2 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                3 => ::hubgen_runtime::de::value(map, &mut self.category),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `runtime_configs` can be ordered by: the primary key or an indexed column.
@@ -1012,16 +1000,19 @@ pub mod environment_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("EnvironmentConfig", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("environment", &self.environment)?;
-            s.serialize_field("config_key", &self.config_key)?;
-            s.serialize_field("config_value", &self.config_value)?;
-            s.serialize_field("config_type", &self.config_type)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "EnvironmentConfig",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("environment", &self.environment);
+            s.field("config_key", &self.config_key);
+            s.field("config_value", &self.config_value);
+            s.field("config_type", &self.config_type);
+            s.field("description", &self.description);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1056,19 +1047,16 @@ pub mod environment_configs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.environment = Some(map.next_value()?),
-                    2 => self.config_key = Some(map.next_value()?),
-                    3 => self.config_value = map.next_value()?,
-                    4 => self.config_type = map.next_value()?,
-                    5 => self.description = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.environment),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.config_key),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.config_value),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.config_type),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for EnvironmentConfig {
@@ -1138,16 +1126,19 @@ pub mod environment_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewEnvironmentConfig", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("environment", &self.environment)?;
-            s.serialize_field("config_key", &self.config_key)?;
-            s.serialize_field("config_value", &self.config_value)?;
-            s.serialize_field("config_type", &self.config_type)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewEnvironmentConfig",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("environment", &self.environment);
+            s.field("config_key", &self.config_key);
+            s.field("config_value", &self.config_value);
+            s.field("config_type", &self.config_type);
+            s.field("description", &self.description);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1182,19 +1173,16 @@ pub mod environment_configs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.environment = Some(map.next_value()?),
-                    2 => self.config_key = Some(map.next_value()?),
-                    3 => self.config_value = map.next_value()?,
-                    4 => self.config_type = map.next_value()?,
-                    5 => self.description = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.environment),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.config_key),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.config_value),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.config_type),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewEnvironmentConfig {
@@ -1285,27 +1273,26 @@ pub mod environment_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "EnvironmentConfigPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.environment.is_some(),
-                            self.config_key.is_some(),
-                            self.config_value.is_some(),
-                            self.config_type.is_some(),
-                            self.description.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "environment", &self.environment)?;
-            ::hubgen_runtime::ser::set(&mut s, "config_key", &self.config_key)?;
-            ::hubgen_runtime::ser::set(&mut s, "config_value", &self.config_value)?;
-            ::hubgen_runtime::ser::set(&mut s, "config_type", &self.config_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "EnvironmentConfigPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.environment.is_some(),
+                        self.config_key.is_some(),
+                        self.config_value.is_some(),
+                        self.config_type.is_some(),
+                        self.description.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("environment", &self.environment);
+            s.set("config_key", &self.config_key);
+            s.set("config_value", &self.config_value);
+            s.set("config_type", &self.config_type);
+            s.set("description", &self.description);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1333,17 +1320,14 @@ pub mod environment_configs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.environment = map.next_value()?,
-                1 => self.config_key = map.next_value()?,
-                2 => self.config_value = Some(map.next_value()?),
-                3 => self.config_type = Some(map.next_value()?),
-                4 => self.description = Some(map.next_value()?),
-                5 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.environment),
+                1 => ::hubgen_runtime::de::value(map, &mut self.config_key),
+                2 => ::hubgen_runtime::de::some(map, &mut self.config_value),
+                3 => ::hubgen_runtime::de::some(map, &mut self.config_type),
+                4 => ::hubgen_runtime::de::some(map, &mut self.description),
+                5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl EnvironmentConfigPatch {
@@ -1378,19 +1362,15 @@ pub mod environment_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "EnvironmentConfigFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.environment.matches_all(),
-                            !self.config_key.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "environment", &self.environment)?;
-            ::hubgen_runtime::ser::condition(&mut s, "config_key", &self.config_key)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "EnvironmentConfigFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.environment.matches_all(), !self.config_key.matches_all()],
+                ),
+            );
+            s.condition("environment", &self.environment);
+            s.condition("config_key", &self.config_key);
             s.end()
         }
     }
@@ -1411,13 +1391,10 @@ pub mod environment_configs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.environment = map.next_value()?,
-                1 => self.config_key = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.environment),
+                1 => ::hubgen_runtime::de::value(map, &mut self.config_key),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `environment_configs` can be ordered by: the primary key or an indexed column.

@@ -220,18 +220,17 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("User", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("email_verified", &self.email_verified)?;
-            s.serialize_field("last_login_at", &self.last_login_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "User", 10usize);
+            s.field("id", &self.id);
+            s.field("email", &self.email);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("role", &self.role);
+            s.field("status", &self.status);
+            s.field("email_verified", &self.email_verified);
+            s.field("last_login_at", &self.last_login_at);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -272,22 +271,19 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.email = Some(map.next_value()?),
-                    2 => self.password_hash = Some(map.next_value()?),
-                    3 => self.first_name = map.next_value()?,
-                    4 => self.last_name = map.next_value()?,
-                    5 => self.role = map.next_value()?,
-                    6 => self.status = map.next_value()?,
-                    7 => self.email_verified = map.next_value()?,
-                    8 => self.last_login_at = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.password_hash),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.role),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.email_verified),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.last_login_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for User {
@@ -385,18 +381,21 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUser", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("email_verified", &self.email_verified)?;
-            s.serialize_field("last_login_at", &self.last_login_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUser",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("email", &self.email);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("role", &self.role);
+            s.field("status", &self.status);
+            s.field("email_verified", &self.email_verified);
+            s.field("last_login_at", &self.last_login_at);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -437,22 +436,19 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.email = Some(map.next_value()?),
-                    2 => self.password_hash = Some(map.next_value()?),
-                    3 => self.first_name = map.next_value()?,
-                    4 => self.last_name = map.next_value()?,
-                    5 => self.role = map.next_value()?,
-                    6 => self.status = map.next_value()?,
-                    7 => self.email_verified = map.next_value()?,
-                    8 => self.last_login_at = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.password_hash),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.role),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.email_verified),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.last_login_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUser {
@@ -577,31 +573,30 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.email.is_some(),
-                            self.first_name.is_some(),
-                            self.last_name.is_some(),
-                            self.role.is_some(),
-                            self.status.is_some(),
-                            self.email_verified.is_some(),
-                            self.last_login_at.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "email_verified", &self.email_verified)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_login_at", &self.last_login_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.email.is_some(),
+                        self.first_name.is_some(),
+                        self.last_name.is_some(),
+                        self.role.is_some(),
+                        self.status.is_some(),
+                        self.email_verified.is_some(),
+                        self.last_login_at.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("email", &self.email);
+            s.set("first_name", &self.first_name);
+            s.set("last_name", &self.last_name);
+            s.set("role", &self.role);
+            s.set("status", &self.status);
+            s.set("email_verified", &self.email_verified);
+            s.set("last_login_at", &self.last_login_at);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -632,20 +627,17 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.email = map.next_value()?,
-                1 => self.password_hash = map.next_value()?,
-                2 => self.first_name = Some(map.next_value()?),
-                3 => self.last_name = Some(map.next_value()?),
-                4 => self.role = Some(map.next_value()?),
-                5 => self.status = Some(map.next_value()?),
-                6 => self.email_verified = Some(map.next_value()?),
-                7 => self.last_login_at = Some(map.next_value()?),
-                8 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.email),
+                1 => ::hubgen_runtime::de::value(map, &mut self.password_hash),
+                2 => ::hubgen_runtime::de::some(map, &mut self.first_name),
+                3 => ::hubgen_runtime::de::some(map, &mut self.last_name),
+                4 => ::hubgen_runtime::de::some(map, &mut self.role),
+                5 => ::hubgen_runtime::de::some(map, &mut self.status),
+                6 => ::hubgen_runtime::de::some(map, &mut self.email_verified),
+                7 => ::hubgen_runtime::de::some(map, &mut self.last_login_at),
+                8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserPatch {
@@ -683,16 +675,15 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.email.matches_all(), !self.status.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.email.matches_all(), !self.status.matches_all()],
+                ),
+            );
+            s.condition("email", &self.email);
+            s.condition("status", &self.status);
             s.end()
         }
     }
@@ -713,13 +704,10 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.email = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.email),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
@@ -980,14 +968,17 @@ pub mod user_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("UserSession", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("expires_at", &self.expires_at)?;
-            s.serialize_field("ip_address", &self.ip_address)?;
-            s.serialize_field("user_agent", &self.user_agent)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserSession",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("expires_at", &self.expires_at);
+            s.field("ip_address", &self.ip_address);
+            s.field("user_agent", &self.user_agent);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1020,18 +1011,15 @@ pub mod user_sessions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.token_hash = Some(map.next_value()?),
-                    3 => self.expires_at = Some(map.next_value()?),
-                    4 => self.ip_address = map.next_value()?,
-                    5 => self.user_agent = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.token_hash),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.expires_at),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.ip_address),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.user_agent),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for UserSession {
@@ -1108,14 +1096,17 @@ pub mod user_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUserSession", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("expires_at", &self.expires_at)?;
-            s.serialize_field("ip_address", &self.ip_address)?;
-            s.serialize_field("user_agent", &self.user_agent)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUserSession",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("expires_at", &self.expires_at);
+            s.field("ip_address", &self.ip_address);
+            s.field("user_agent", &self.user_agent);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1148,18 +1139,15 @@ pub mod user_sessions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.token_hash = Some(map.next_value()?),
-                    3 => self.expires_at = Some(map.next_value()?),
-                    4 => self.ip_address = map.next_value()?,
-                    5 => self.user_agent = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.token_hash),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.expires_at),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.ip_address),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.user_agent),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUserSession {
@@ -1261,25 +1249,24 @@ pub mod user_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserSessionPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.expires_at.is_some(),
-                            self.ip_address.is_some(),
-                            self.user_agent.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "expires_at", &self.expires_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "ip_address", &self.ip_address)?;
-            ::hubgen_runtime::ser::set(&mut s, "user_agent", &self.user_agent)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserSessionPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.expires_at.is_some(),
+                        self.ip_address.is_some(),
+                        self.user_agent.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("expires_at", &self.expires_at);
+            s.set("ip_address", &self.ip_address);
+            s.set("user_agent", &self.user_agent);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1307,17 +1294,14 @@ pub mod user_sessions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.token_hash = map.next_value()?,
-                2 => self.expires_at = map.next_value()?,
-                3 => self.ip_address = Some(map.next_value()?),
-                4 => self.user_agent = Some(map.next_value()?),
-                5 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.token_hash),
+                2 => ::hubgen_runtime::de::value(map, &mut self.expires_at),
+                3 => ::hubgen_runtime::de::some(map, &mut self.ip_address),
+                4 => ::hubgen_runtime::de::some(map, &mut self.user_agent),
+                5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserSessionPatch {
@@ -1355,16 +1339,15 @@ pub mod user_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserSessionFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.user_id.matches_all(), !self.expires_at.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "expires_at", &self.expires_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserSessionFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.user_id.matches_all(), !self.expires_at.matches_all()],
+                ),
+            );
+            s.condition("user_id", &self.user_id);
+            s.condition("expires_at", &self.expires_at);
             s.end()
         }
     }
@@ -1385,14 +1368,11 @@ pub mod user_sessions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.token_hash = map.next_value()?,
-                2 => self.expires_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.token_hash),
+                2 => ::hubgen_runtime::de::value(map, &mut self.expires_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `user_sessions` can be ordered by: the primary key or an indexed column.

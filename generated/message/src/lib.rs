@@ -249,24 +249,27 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Message", 16usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("message_type", &self.message_type)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("sender_id", &self.sender_id)?;
-            s.serialize_field("sender_type", &self.sender_type)?;
-            s.serialize_field("recipient_id", &self.recipient_id)?;
-            s.serialize_field("recipient_type", &self.recipient_type)?;
-            s.serialize_field("channel", &self.channel)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("external_message_id", &self.external_message_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("delivered_at", &self.delivered_at)?;
-            s.serialize_field("read_at", &self.read_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Message",
+                16usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("message_type", &self.message_type);
+            s.field("content", &self.content);
+            s.field("sender_id", &self.sender_id);
+            s.field("sender_type", &self.sender_type);
+            s.field("recipient_id", &self.recipient_id);
+            s.field("recipient_type", &self.recipient_type);
+            s.field("channel", &self.channel);
+            s.field("status", &self.status);
+            s.field("metadata", &self.metadata);
+            s.field("external_message_id", &self.external_message_id);
+            s.field("created_at", &self.created_at);
+            s.field("delivered_at", &self.delivered_at);
+            s.field("read_at", &self.read_at);
             s.end()
         }
     }
@@ -317,27 +320,24 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = map.next_value()?,
-                    2 => self.conversation_id = Some(map.next_value()?),
-                    3 => self.message_type = map.next_value()?,
-                    4 => self.content = map.next_value()?,
-                    5 => self.sender_id = Some(map.next_value()?),
-                    6 => self.sender_type = Some(map.next_value()?),
-                    7 => self.recipient_id = map.next_value()?,
-                    8 => self.recipient_type = map.next_value()?,
-                    9 => self.channel = Some(map.next_value()?),
-                    10 => self.status = map.next_value()?,
-                    11 => self.metadata = map.next_value()?,
-                    12 => self.external_message_id = map.next_value()?,
-                    13 => self.created_at = map.next_value()?,
-                    14 => self.delivered_at = map.next_value()?,
-                    15 => self.read_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.message_type),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.content),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.sender_id),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.sender_type),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.recipient_id),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.recipient_type),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.channel),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.external_message_id),
+                    13 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    14 => ::hubgen_runtime::de::value(map, &mut self.delivered_at),
+                    15 => ::hubgen_runtime::de::value(map, &mut self.read_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Message {
@@ -440,23 +440,26 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewMessage", 15usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("message_type", &self.message_type)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("sender_id", &self.sender_id)?;
-            s.serialize_field("sender_type", &self.sender_type)?;
-            s.serialize_field("recipient_id", &self.recipient_id)?;
-            s.serialize_field("recipient_type", &self.recipient_type)?;
-            s.serialize_field("channel", &self.channel)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("external_message_id", &self.external_message_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("delivered_at", &self.delivered_at)?;
-            s.serialize_field("read_at", &self.read_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewMessage",
+                15usize,
+            );
+            s.field("id", &self.id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("message_type", &self.message_type);
+            s.field("content", &self.content);
+            s.field("sender_id", &self.sender_id);
+            s.field("sender_type", &self.sender_type);
+            s.field("recipient_id", &self.recipient_id);
+            s.field("recipient_type", &self.recipient_type);
+            s.field("channel", &self.channel);
+            s.field("status", &self.status);
+            s.field("metadata", &self.metadata);
+            s.field("external_message_id", &self.external_message_id);
+            s.field("created_at", &self.created_at);
+            s.field("delivered_at", &self.delivered_at);
+            s.field("read_at", &self.read_at);
             s.end()
         }
     }
@@ -505,26 +508,23 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.conversation_id = Some(map.next_value()?),
-                    2 => self.message_type = map.next_value()?,
-                    3 => self.content = map.next_value()?,
-                    4 => self.sender_id = Some(map.next_value()?),
-                    5 => self.sender_type = Some(map.next_value()?),
-                    6 => self.recipient_id = map.next_value()?,
-                    7 => self.recipient_type = map.next_value()?,
-                    8 => self.channel = Some(map.next_value()?),
-                    9 => self.status = map.next_value()?,
-                    10 => self.metadata = map.next_value()?,
-                    11 => self.external_message_id = map.next_value()?,
-                    12 => self.created_at = map.next_value()?,
-                    13 => self.delivered_at = map.next_value()?,
-                    14 => self.read_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.message_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.content),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.sender_id),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.sender_type),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.recipient_id),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.recipient_type),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.channel),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.external_message_id),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    13 => ::hubgen_runtime::de::value(map, &mut self.delivered_at),
+                    14 => ::hubgen_runtime::de::value(map, &mut self.read_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewMessage {
@@ -680,51 +680,42 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessagePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.conversation_id.is_some(),
-                            self.message_type.is_some(),
-                            self.content.is_some(),
-                            self.sender_id.is_some(),
-                            self.sender_type.is_some(),
-                            self.recipient_id.is_some(),
-                            self.recipient_type.is_some(),
-                            self.channel.is_some(),
-                            self.status.is_some(),
-                            self.metadata.is_some(),
-                            self.external_message_id.is_some(),
-                            self.created_at.is_some(),
-                            self.delivered_at.is_some(),
-                            self.read_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "message_type", &self.message_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
-            ::hubgen_runtime::ser::set(&mut s, "sender_id", &self.sender_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "sender_type", &self.sender_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "recipient_id", &self.recipient_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "recipient_type", &self.recipient_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "channel", &self.channel)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "external_message_id",
-                &self.external_message_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "delivered_at", &self.delivered_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "read_at", &self.read_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessagePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.conversation_id.is_some(),
+                        self.message_type.is_some(),
+                        self.content.is_some(),
+                        self.sender_id.is_some(),
+                        self.sender_type.is_some(),
+                        self.recipient_id.is_some(),
+                        self.recipient_type.is_some(),
+                        self.channel.is_some(),
+                        self.status.is_some(),
+                        self.metadata.is_some(),
+                        self.external_message_id.is_some(),
+                        self.created_at.is_some(),
+                        self.delivered_at.is_some(),
+                        self.read_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("conversation_id", &self.conversation_id);
+            s.set("message_type", &self.message_type);
+            s.set("content", &self.content);
+            s.set("sender_id", &self.sender_id);
+            s.set("sender_type", &self.sender_type);
+            s.set("recipient_id", &self.recipient_id);
+            s.set("recipient_type", &self.recipient_type);
+            s.set("channel", &self.channel);
+            s.set("status", &self.status);
+            s.set("metadata", &self.metadata);
+            s.set("external_message_id", &self.external_message_id);
+            s.set("created_at", &self.created_at);
+            s.set("delivered_at", &self.delivered_at);
+            s.set("read_at", &self.read_at);
             s.end()
         }
     }
@@ -760,25 +751,22 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = map.next_value()?,
-                1 => self.message_type = Some(map.next_value()?),
-                2 => self.content = Some(map.next_value()?),
-                3 => self.sender_id = map.next_value()?,
-                4 => self.sender_type = map.next_value()?,
-                5 => self.recipient_id = Some(map.next_value()?),
-                6 => self.recipient_type = Some(map.next_value()?),
-                7 => self.channel = map.next_value()?,
-                8 => self.status = Some(map.next_value()?),
-                9 => self.metadata = Some(map.next_value()?),
-                10 => self.external_message_id = Some(map.next_value()?),
-                11 => self.created_at = Some(map.next_value()?),
-                12 => self.delivered_at = Some(map.next_value()?),
-                13 => self.read_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.message_type),
+                2 => ::hubgen_runtime::de::some(map, &mut self.content),
+                3 => ::hubgen_runtime::de::value(map, &mut self.sender_id),
+                4 => ::hubgen_runtime::de::value(map, &mut self.sender_type),
+                5 => ::hubgen_runtime::de::some(map, &mut self.recipient_id),
+                6 => ::hubgen_runtime::de::some(map, &mut self.recipient_type),
+                7 => ::hubgen_runtime::de::value(map, &mut self.channel),
+                8 => ::hubgen_runtime::de::some(map, &mut self.status),
+                9 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                10 => ::hubgen_runtime::de::some(map, &mut self.external_message_id),
+                11 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                12 => ::hubgen_runtime::de::some(map, &mut self.delivered_at),
+                13 => ::hubgen_runtime::de::some(map, &mut self.read_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl MessagePatch {
@@ -830,29 +818,24 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessageFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.conversation_id.matches_all(),
-                            !self.sender_id.matches_all(),
-                            !self.channel.matches_all(),
-                            !self.status.matches_all(),
-                            !self.created_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "sender_id", &self.sender_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "channel", &self.channel)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessageFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.conversation_id.matches_all(),
+                        !self.sender_id.matches_all(),
+                        !self.channel.matches_all(),
+                        !self.status.matches_all(),
+                        !self.created_at.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("conversation_id", &self.conversation_id);
+            s.condition("sender_id", &self.sender_id);
+            s.condition("channel", &self.channel);
+            s.condition("status", &self.status);
+            s.condition("created_at", &self.created_at);
             s.end()
         }
     }
@@ -879,16 +862,13 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = map.next_value()?,
-                1 => self.sender_id = map.next_value()?,
-                2 => self.channel = map.next_value()?,
-                3 => self.status = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.sender_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.channel),
+                3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
@@ -1176,18 +1156,21 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Conversation", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("participant_id", &self.participant_id)?;
-            s.serialize_field("participant_type", &self.participant_type)?;
-            s.serialize_field("channel", &self.channel)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("last_message_at", &self.last_message_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Conversation",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("participant_id", &self.participant_id);
+            s.field("participant_type", &self.participant_type);
+            s.field("channel", &self.channel);
+            s.field("status", &self.status);
+            s.field("last_message_at", &self.last_message_at);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1226,21 +1209,18 @@ pub mod conversations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = map.next_value()?,
-                    2 => self.participant_id = Some(map.next_value()?),
-                    3 => self.participant_type = Some(map.next_value()?),
-                    4 => self.channel = Some(map.next_value()?),
-                    5 => self.status = map.next_value()?,
-                    6 => self.last_message_at = map.next_value()?,
-                    7 => self.metadata = map.next_value()?,
-                    8 => self.created_at = map.next_value()?,
-                    9 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.participant_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.participant_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.channel),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.last_message_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Conversation {
@@ -1317,17 +1297,20 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewConversation", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("participant_id", &self.participant_id)?;
-            s.serialize_field("participant_type", &self.participant_type)?;
-            s.serialize_field("channel", &self.channel)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("last_message_at", &self.last_message_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewConversation",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("participant_id", &self.participant_id);
+            s.field("participant_type", &self.participant_type);
+            s.field("channel", &self.channel);
+            s.field("status", &self.status);
+            s.field("last_message_at", &self.last_message_at);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1364,20 +1347,17 @@ pub mod conversations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.participant_id = Some(map.next_value()?),
-                    2 => self.participant_type = Some(map.next_value()?),
-                    3 => self.channel = Some(map.next_value()?),
-                    4 => self.status = map.next_value()?,
-                    5 => self.last_message_at = map.next_value()?,
-                    6 => self.metadata = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.participant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.participant_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.channel),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.last_message_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewConversation {
@@ -1481,37 +1461,28 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.participant_id.is_some(),
-                            self.participant_type.is_some(),
-                            self.channel.is_some(),
-                            self.status.is_some(),
-                            self.last_message_at.is_some(),
-                            self.metadata.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "participant_id", &self.participant_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "participant_type",
-                &self.participant_type,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "channel", &self.channel)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "last_message_at",
-                &self.last_message_at,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.participant_id.is_some(),
+                        self.participant_type.is_some(),
+                        self.channel.is_some(),
+                        self.status.is_some(),
+                        self.last_message_at.is_some(),
+                        self.metadata.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("participant_id", &self.participant_id);
+            s.set("participant_type", &self.participant_type);
+            s.set("channel", &self.channel);
+            s.set("status", &self.status);
+            s.set("last_message_at", &self.last_message_at);
+            s.set("metadata", &self.metadata);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1540,18 +1511,15 @@ pub mod conversations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.participant_id = map.next_value()?,
-                1 => self.participant_type = map.next_value()?,
-                2 => self.channel = map.next_value()?,
-                3 => self.status = Some(map.next_value()?),
-                4 => self.last_message_at = Some(map.next_value()?),
-                5 => self.metadata = Some(map.next_value()?),
-                6 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.participant_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.participant_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.channel),
+                3 => ::hubgen_runtime::de::some(map, &mut self.status),
+                4 => ::hubgen_runtime::de::some(map, &mut self.last_message_at),
+                5 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ConversationPatch {
@@ -1596,31 +1564,22 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.participant_id.matches_all(),
-                            !self.channel.matches_all(),
-                            !self.status.matches_all(),
-                            !self.last_message_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "participant_id",
-                &self.participant_id,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "channel", &self.channel)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "last_message_at",
-                &self.last_message_at,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.participant_id.matches_all(),
+                        !self.channel.matches_all(),
+                        !self.status.matches_all(),
+                        !self.last_message_at.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("participant_id", &self.participant_id);
+            s.condition("channel", &self.channel);
+            s.condition("status", &self.status);
+            s.condition("last_message_at", &self.last_message_at);
             s.end()
         }
     }
@@ -1646,15 +1605,12 @@ pub mod conversations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.participant_id = map.next_value()?,
-                1 => self.channel = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.last_message_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.participant_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.channel),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::value(map, &mut self.last_message_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
@@ -1904,17 +1860,20 @@ pub mod routing_rules {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("RoutingRule", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("priority", &self.priority)?;
-            s.serialize_field("conditions", &self.conditions)?;
-            s.serialize_field("actions", &self.actions)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "RoutingRule",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("name", &self.name);
+            s.field("priority", &self.priority);
+            s.field("conditions", &self.conditions);
+            s.field("actions", &self.actions);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1951,20 +1910,17 @@ pub mod routing_rules {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = map.next_value()?,
-                    2 => self.name = Some(map.next_value()?),
-                    3 => self.priority = Some(map.next_value()?),
-                    4 => self.conditions = Some(map.next_value()?),
-                    5 => self.actions = Some(map.next_value()?),
-                    6 => self.status = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.priority),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.conditions),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.actions),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for RoutingRule {
@@ -2038,16 +1994,19 @@ pub mod routing_rules {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewRoutingRule", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("priority", &self.priority)?;
-            s.serialize_field("conditions", &self.conditions)?;
-            s.serialize_field("actions", &self.actions)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewRoutingRule",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("priority", &self.priority);
+            s.field("conditions", &self.conditions);
+            s.field("actions", &self.actions);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -2082,19 +2041,16 @@ pub mod routing_rules {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.priority = map.next_value()?,
-                    3 => self.conditions = Some(map.next_value()?),
-                    4 => self.actions = Some(map.next_value()?),
-                    5 => self.status = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.priority),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.conditions),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.actions),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewRoutingRule {
@@ -2188,27 +2144,26 @@ pub mod routing_rules {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "RoutingRulePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.name.is_some(),
-                            self.priority.is_some(),
-                            self.conditions.is_some(),
-                            self.actions.is_some(),
-                            self.status.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "priority", &self.priority)?;
-            ::hubgen_runtime::ser::set(&mut s, "conditions", &self.conditions)?;
-            ::hubgen_runtime::ser::set(&mut s, "actions", &self.actions)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "RoutingRulePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.name.is_some(),
+                        self.priority.is_some(),
+                        self.conditions.is_some(),
+                        self.actions.is_some(),
+                        self.status.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("priority", &self.priority);
+            s.set("conditions", &self.conditions);
+            s.set("actions", &self.actions);
+            s.set("status", &self.status);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2236,17 +2191,14 @@ pub mod routing_rules {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.priority = map.next_value()?,
-                2 => self.conditions = map.next_value()?,
-                3 => self.actions = map.next_value()?,
-                4 => self.status = Some(map.next_value()?),
-                5 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::value(map, &mut self.priority),
+                2 => ::hubgen_runtime::de::value(map, &mut self.conditions),
+                3 => ::hubgen_runtime::de::value(map, &mut self.actions),
+                4 => ::hubgen_runtime::de::some(map, &mut self.status),
+                5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl RoutingRulePatch {
@@ -2285,21 +2237,20 @@ pub mod routing_rules {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "RoutingRuleFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.tenant_id.matches_all(),
-                            !self.priority.matches_all(),
-                            !self.status.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "priority", &self.priority)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "RoutingRuleFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.tenant_id.matches_all(),
+                        !self.priority.matches_all(),
+                        !self.status.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("tenant_id", &self.tenant_id);
+            s.condition("priority", &self.priority);
+            s.condition("status", &self.status);
             s.end()
         }
     }
@@ -2320,14 +2271,11 @@ pub mod routing_rules {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.tenant_id = map.next_value()?,
-                1 => self.priority = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.priority),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `routing_rules` can be ordered by: the primary key or an indexed column.

@@ -276,16 +276,19 @@ pub mod facebook_connections {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("FacebookConnection", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("page_id", &self.page_id)?;
-            s.serialize_field("page_name", &self.page_name)?;
-            s.serialize_field("connection_status", &self.connection_status)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "FacebookConnection",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("page_id", &self.page_id);
+            s.field("page_name", &self.page_name);
+            s.field("connection_status", &self.connection_status);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -324,21 +327,18 @@ pub mod facebook_connections {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.page_id = Some(map.next_value()?),
-                    3 => self.page_name = map.next_value()?,
-                    4 => self.page_access_token = map.next_value()?,
-                    5 => self.webhook_secret = map.next_value()?,
-                    6 => self.connection_status = map.next_value()?,
-                    7 => self.metadata = map.next_value()?,
-                    8 => self.created_at = map.next_value()?,
-                    9 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.page_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.page_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.page_access_token),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.webhook_secret),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.connection_status),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for FacebookConnection {
@@ -432,15 +432,18 @@ pub mod facebook_connections {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewFacebookConnection", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("page_id", &self.page_id)?;
-            s.serialize_field("page_name", &self.page_name)?;
-            s.serialize_field("connection_status", &self.connection_status)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewFacebookConnection",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("page_id", &self.page_id);
+            s.field("page_name", &self.page_name);
+            s.field("connection_status", &self.connection_status);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -477,20 +480,17 @@ pub mod facebook_connections {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.page_id = Some(map.next_value()?),
-                    2 => self.page_name = map.next_value()?,
-                    3 => self.page_access_token = map.next_value()?,
-                    4 => self.webhook_secret = map.next_value()?,
-                    5 => self.connection_status = map.next_value()?,
-                    6 => self.metadata = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.page_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.page_name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.page_access_token),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.webhook_secret),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.connection_status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewFacebookConnection {
@@ -593,29 +593,24 @@ pub mod facebook_connections {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "FacebookConnectionPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.page_id.is_some(),
-                            self.page_name.is_some(),
-                            self.connection_status.is_some(),
-                            self.metadata.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "page_id", &self.page_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "page_name", &self.page_name)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "connection_status",
-                &self.connection_status,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "FacebookConnectionPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.page_id.is_some(),
+                        self.page_name.is_some(),
+                        self.connection_status.is_some(),
+                        self.metadata.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("page_id", &self.page_id);
+            s.set("page_name", &self.page_name);
+            s.set("connection_status", &self.connection_status);
+            s.set("metadata", &self.metadata);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -644,18 +639,15 @@ pub mod facebook_connections {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.page_id = map.next_value()?,
-                1 => self.page_name = Some(map.next_value()?),
-                2 => self.page_access_token = Some(map.next_value()?),
-                3 => self.webhook_secret = Some(map.next_value()?),
-                4 => self.connection_status = Some(map.next_value()?),
-                5 => self.metadata = Some(map.next_value()?),
-                6 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.page_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.page_name),
+                2 => ::hubgen_runtime::de::some(map, &mut self.page_access_token),
+                3 => ::hubgen_runtime::de::some(map, &mut self.webhook_secret),
+                4 => ::hubgen_runtime::de::some(map, &mut self.connection_status),
+                5 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl FacebookConnectionPatch {
@@ -690,23 +682,15 @@ pub mod facebook_connections {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "FacebookConnectionFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.page_id.matches_all(),
-                            !self.connection_status.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "page_id", &self.page_id)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "connection_status",
-                &self.connection_status,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "FacebookConnectionFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.page_id.matches_all(), !self.connection_status.matches_all()],
+                ),
+            );
+            s.condition("page_id", &self.page_id);
+            s.condition("connection_status", &self.connection_status);
             s.end()
         }
     }
@@ -727,13 +711,10 @@ pub mod facebook_connections {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.page_id = map.next_value()?,
-                1 => self.connection_status = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.page_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.connection_status),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `facebook_connections` can be ordered by: the primary key or an indexed column.
@@ -985,20 +966,23 @@ pub mod facebook_users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("FacebookUser", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("facebook_user_id", &self.facebook_user_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("profile_pic_url", &self.profile_pic_url)?;
-            s.serialize_field("locale", &self.locale)?;
-            s.serialize_field("timezone", &self.timezone)?;
-            s.serialize_field("last_interaction_at", &self.last_interaction_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "FacebookUser",
+                12usize,
+            );
+            s.field("id", &self.id);
+            s.field("facebook_user_id", &self.facebook_user_id);
+            s.field("user_id", &self.user_id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("profile_pic_url", &self.profile_pic_url);
+            s.field("locale", &self.locale);
+            s.field("timezone", &self.timezone);
+            s.field("last_interaction_at", &self.last_interaction_at);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1041,23 +1025,20 @@ pub mod facebook_users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.facebook_user_id = Some(map.next_value()?),
-                    2 => self.user_id = map.next_value()?,
-                    3 => self.tenant_id = map.next_value()?,
-                    4 => self.first_name = map.next_value()?,
-                    5 => self.last_name = map.next_value()?,
-                    6 => self.profile_pic_url = map.next_value()?,
-                    7 => self.locale = map.next_value()?,
-                    8 => self.timezone = map.next_value()?,
-                    9 => self.last_interaction_at = map.next_value()?,
-                    10 => self.created_at = map.next_value()?,
-                    11 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.facebook_user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.profile_pic_url),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.locale),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.timezone),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.last_interaction_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for FacebookUser {
@@ -1156,19 +1137,22 @@ pub mod facebook_users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewFacebookUser", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("facebook_user_id", &self.facebook_user_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("profile_pic_url", &self.profile_pic_url)?;
-            s.serialize_field("locale", &self.locale)?;
-            s.serialize_field("timezone", &self.timezone)?;
-            s.serialize_field("last_interaction_at", &self.last_interaction_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewFacebookUser",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("facebook_user_id", &self.facebook_user_id);
+            s.field("user_id", &self.user_id);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("profile_pic_url", &self.profile_pic_url);
+            s.field("locale", &self.locale);
+            s.field("timezone", &self.timezone);
+            s.field("last_interaction_at", &self.last_interaction_at);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1209,22 +1193,19 @@ pub mod facebook_users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.facebook_user_id = Some(map.next_value()?),
-                    2 => self.user_id = map.next_value()?,
-                    3 => self.first_name = map.next_value()?,
-                    4 => self.last_name = map.next_value()?,
-                    5 => self.profile_pic_url = map.next_value()?,
-                    6 => self.locale = map.next_value()?,
-                    7 => self.timezone = map.next_value()?,
-                    8 => self.last_interaction_at = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.facebook_user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.profile_pic_url),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.locale),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.timezone),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.last_interaction_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewFacebookUser {
@@ -1350,45 +1331,32 @@ pub mod facebook_users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "FacebookUserPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.facebook_user_id.is_some(),
-                            self.user_id.is_some(),
-                            self.first_name.is_some(),
-                            self.last_name.is_some(),
-                            self.profile_pic_url.is_some(),
-                            self.locale.is_some(),
-                            self.timezone.is_some(),
-                            self.last_interaction_at.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "facebook_user_id",
-                &self.facebook_user_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "profile_pic_url",
-                &self.profile_pic_url,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "locale", &self.locale)?;
-            ::hubgen_runtime::ser::set(&mut s, "timezone", &self.timezone)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "last_interaction_at",
-                &self.last_interaction_at,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "FacebookUserPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.facebook_user_id.is_some(),
+                        self.user_id.is_some(),
+                        self.first_name.is_some(),
+                        self.last_name.is_some(),
+                        self.profile_pic_url.is_some(),
+                        self.locale.is_some(),
+                        self.timezone.is_some(),
+                        self.last_interaction_at.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("facebook_user_id", &self.facebook_user_id);
+            s.set("user_id", &self.user_id);
+            s.set("first_name", &self.first_name);
+            s.set("last_name", &self.last_name);
+            s.set("profile_pic_url", &self.profile_pic_url);
+            s.set("locale", &self.locale);
+            s.set("timezone", &self.timezone);
+            s.set("last_interaction_at", &self.last_interaction_at);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1419,20 +1387,17 @@ pub mod facebook_users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.facebook_user_id = map.next_value()?,
-                1 => self.user_id = Some(map.next_value()?),
-                2 => self.first_name = Some(map.next_value()?),
-                3 => self.last_name = Some(map.next_value()?),
-                4 => self.profile_pic_url = Some(map.next_value()?),
-                5 => self.locale = Some(map.next_value()?),
-                6 => self.timezone = Some(map.next_value()?),
-                7 => self.last_interaction_at = Some(map.next_value()?),
-                8 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.facebook_user_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                2 => ::hubgen_runtime::de::some(map, &mut self.first_name),
+                3 => ::hubgen_runtime::de::some(map, &mut self.last_name),
+                4 => ::hubgen_runtime::de::some(map, &mut self.profile_pic_url),
+                5 => ::hubgen_runtime::de::some(map, &mut self.locale),
+                6 => ::hubgen_runtime::de::some(map, &mut self.timezone),
+                7 => ::hubgen_runtime::de::some(map, &mut self.last_interaction_at),
+                8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl FacebookUserPatch {
@@ -1468,23 +1433,15 @@ pub mod facebook_users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "FacebookUserFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.facebook_user_id.matches_all(),
-                            !self.user_id.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "facebook_user_id",
-                &self.facebook_user_id,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "FacebookUserFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.facebook_user_id.matches_all(), !self.user_id.matches_all()],
+                ),
+            );
+            s.condition("facebook_user_id", &self.facebook_user_id);
+            s.condition("user_id", &self.user_id);
             s.end()
         }
     }
@@ -1505,13 +1462,10 @@ pub mod facebook_users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.facebook_user_id = map.next_value()?,
-                1 => self.user_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.facebook_user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `facebook_users` can be ordered by: the primary key or an indexed column.
@@ -1766,15 +1720,18 @@ pub mod botpress_user_mappings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("BotpressUserMapping", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("platform_user_id", &self.platform_user_id)?;
-            s.serialize_field("platform_type", &self.platform_type)?;
-            s.serialize_field("botpress_user_id", &self.botpress_user_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "BotpressUserMapping",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("platform_user_id", &self.platform_user_id);
+            s.field("platform_type", &self.platform_type);
+            s.field("botpress_user_id", &self.botpress_user_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1807,18 +1764,15 @@ pub mod botpress_user_mappings {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.platform_user_id = Some(map.next_value()?),
-                    3 => self.platform_type = Some(map.next_value()?),
-                    4 => self.botpress_user_id = Some(map.next_value()?),
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.platform_user_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.platform_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.botpress_user_id),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for BotpressUserMapping {
@@ -1884,14 +1838,17 @@ pub mod botpress_user_mappings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewBotpressUserMapping", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("platform_user_id", &self.platform_user_id)?;
-            s.serialize_field("platform_type", &self.platform_type)?;
-            s.serialize_field("botpress_user_id", &self.botpress_user_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewBotpressUserMapping",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("platform_user_id", &self.platform_user_id);
+            s.field("platform_type", &self.platform_type);
+            s.field("botpress_user_id", &self.botpress_user_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1922,17 +1879,14 @@ pub mod botpress_user_mappings {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.platform_user_id = Some(map.next_value()?),
-                    2 => self.platform_type = Some(map.next_value()?),
-                    3 => self.botpress_user_id = Some(map.next_value()?),
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.platform_user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.platform_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.botpress_user_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewBotpressUserMapping {
@@ -2015,31 +1969,22 @@ pub mod botpress_user_mappings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "BotpressUserMappingPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.platform_user_id.is_some(),
-                            self.platform_type.is_some(),
-                            self.botpress_user_id.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "platform_user_id",
-                &self.platform_user_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "platform_type", &self.platform_type)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "botpress_user_id",
-                &self.botpress_user_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "BotpressUserMappingPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.platform_user_id.is_some(),
+                        self.platform_type.is_some(),
+                        self.botpress_user_id.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("platform_user_id", &self.platform_user_id);
+            s.set("platform_type", &self.platform_type);
+            s.set("botpress_user_id", &self.botpress_user_id);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2065,15 +2010,12 @@ pub mod botpress_user_mappings {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.platform_user_id = map.next_value()?,
-                1 => self.platform_type = map.next_value()?,
-                2 => self.botpress_user_id = map.next_value()?,
-                3 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.platform_user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.platform_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.botpress_user_id),
+                3 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl BotpressUserMappingPatch {
@@ -2108,27 +2050,18 @@ pub mod botpress_user_mappings {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "BotpressUserMappingFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.platform_user_id.matches_all(),
-                            !self.botpress_user_id.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "platform_user_id",
-                &self.platform_user_id,
-            )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "botpress_user_id",
-                &self.botpress_user_id,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "BotpressUserMappingFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.platform_user_id.matches_all(),
+                        !self.botpress_user_id.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("platform_user_id", &self.platform_user_id);
+            s.condition("botpress_user_id", &self.botpress_user_id);
             s.end()
         }
     }
@@ -2152,13 +2085,10 @@ pub mod botpress_user_mappings {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.platform_user_id = map.next_value()?,
-                1 => self.botpress_user_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.platform_user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.botpress_user_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `botpress_user_mappings` can be ordered by: the primary key or an indexed column.

@@ -222,20 +222,23 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Tenant", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("visibility", &self.visibility)?;
-            s.serialize_field("owner_id", &self.owner_id)?;
-            s.serialize_field("industry", &self.industry)?;
-            s.serialize_field("company_size", &self.company_size)?;
-            s.serialize_field("website", &self.website)?;
-            s.serialize_field("logo_url", &self.logo_url)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Tenant",
+                12usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("status", &self.status);
+            s.field("visibility", &self.visibility);
+            s.field("owner_id", &self.owner_id);
+            s.field("industry", &self.industry);
+            s.field("company_size", &self.company_size);
+            s.field("website", &self.website);
+            s.field("logo_url", &self.logo_url);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -278,23 +281,20 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.description = map.next_value()?,
-                    3 => self.status = map.next_value()?,
-                    4 => self.visibility = map.next_value()?,
-                    5 => self.owner_id = Some(map.next_value()?),
-                    6 => self.industry = map.next_value()?,
-                    7 => self.company_size = map.next_value()?,
-                    8 => self.website = map.next_value()?,
-                    9 => self.logo_url = map.next_value()?,
-                    10 => self.created_at = map.next_value()?,
-                    11 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.visibility),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.owner_id),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.industry),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.company_size),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.website),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.logo_url),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Tenant {
@@ -376,19 +376,22 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenant", 11usize)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("visibility", &self.visibility)?;
-            s.serialize_field("owner_id", &self.owner_id)?;
-            s.serialize_field("industry", &self.industry)?;
-            s.serialize_field("company_size", &self.company_size)?;
-            s.serialize_field("website", &self.website)?;
-            s.serialize_field("logo_url", &self.logo_url)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenant",
+                11usize,
+            );
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("status", &self.status);
+            s.field("visibility", &self.visibility);
+            s.field("owner_id", &self.owner_id);
+            s.field("industry", &self.industry);
+            s.field("company_size", &self.company_size);
+            s.field("website", &self.website);
+            s.field("logo_url", &self.logo_url);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -429,22 +432,19 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.name = Some(map.next_value()?),
-                    1 => self.description = map.next_value()?,
-                    2 => self.status = map.next_value()?,
-                    3 => self.visibility = map.next_value()?,
-                    4 => self.owner_id = Some(map.next_value()?),
-                    5 => self.industry = map.next_value()?,
-                    6 => self.company_size = map.next_value()?,
-                    7 => self.website = map.next_value()?,
-                    8 => self.logo_url = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.visibility),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.owner_id),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.industry),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.company_size),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.website),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.logo_url),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenant {
@@ -561,35 +561,34 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.name.is_some(),
-                            self.description.is_some(),
-                            self.status.is_some(),
-                            self.visibility.is_some(),
-                            self.owner_id.is_some(),
-                            self.industry.is_some(),
-                            self.company_size.is_some(),
-                            self.website.is_some(),
-                            self.logo_url.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "visibility", &self.visibility)?;
-            ::hubgen_runtime::ser::set(&mut s, "owner_id", &self.owner_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "industry", &self.industry)?;
-            ::hubgen_runtime::ser::set(&mut s, "company_size", &self.company_size)?;
-            ::hubgen_runtime::ser::set(&mut s, "website", &self.website)?;
-            ::hubgen_runtime::ser::set(&mut s, "logo_url", &self.logo_url)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.name.is_some(),
+                        self.description.is_some(),
+                        self.status.is_some(),
+                        self.visibility.is_some(),
+                        self.owner_id.is_some(),
+                        self.industry.is_some(),
+                        self.company_size.is_some(),
+                        self.website.is_some(),
+                        self.logo_url.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("description", &self.description);
+            s.set("status", &self.status);
+            s.set("visibility", &self.visibility);
+            s.set("owner_id", &self.owner_id);
+            s.set("industry", &self.industry);
+            s.set("company_size", &self.company_size);
+            s.set("website", &self.website);
+            s.set("logo_url", &self.logo_url);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -621,21 +620,18 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.description = Some(map.next_value()?),
-                2 => self.status = Some(map.next_value()?),
-                3 => self.visibility = Some(map.next_value()?),
-                4 => self.owner_id = map.next_value()?,
-                5 => self.industry = Some(map.next_value()?),
-                6 => self.company_size = Some(map.next_value()?),
-                7 => self.website = Some(map.next_value()?),
-                8 => self.logo_url = Some(map.next_value()?),
-                9 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::some(map, &mut self.description),
+                2 => ::hubgen_runtime::de::some(map, &mut self.status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.visibility),
+                4 => ::hubgen_runtime::de::value(map, &mut self.owner_id),
+                5 => ::hubgen_runtime::de::some(map, &mut self.industry),
+                6 => ::hubgen_runtime::de::some(map, &mut self.company_size),
+                7 => ::hubgen_runtime::de::some(map, &mut self.website),
+                8 => ::hubgen_runtime::de::some(map, &mut self.logo_url),
+                9 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantPatch {
@@ -677,21 +673,20 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.owner_id.matches_all(),
-                            !self.status.matches_all(),
-                            !self.visibility.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "owner_id", &self.owner_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(&mut s, "visibility", &self.visibility)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.owner_id.matches_all(),
+                        !self.status.matches_all(),
+                        !self.visibility.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("owner_id", &self.owner_id);
+            s.condition("status", &self.status);
+            s.condition("visibility", &self.visibility);
             s.end()
         }
     }
@@ -712,14 +707,11 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.owner_id = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                2 => self.visibility = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.owner_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.visibility),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
@@ -966,16 +958,19 @@ pub mod tenant_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("TenantMember", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("invited_by", &self.invited_by)?;
-            s.serialize_field("joined_at", &self.joined_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantMember",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("role", &self.role);
+            s.field("status", &self.status);
+            s.field("invited_by", &self.invited_by);
+            s.field("joined_at", &self.joined_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1010,19 +1005,16 @@ pub mod tenant_members {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.role = Some(map.next_value()?),
-                    4 => self.status = map.next_value()?,
-                    5 => self.invited_by = map.next_value()?,
-                    6 => self.joined_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.role),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.invited_by),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.joined_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for TenantMember {
@@ -1091,15 +1083,18 @@ pub mod tenant_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenantMember", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("invited_by", &self.invited_by)?;
-            s.serialize_field("joined_at", &self.joined_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenantMember",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("role", &self.role);
+            s.field("status", &self.status);
+            s.field("invited_by", &self.invited_by);
+            s.field("joined_at", &self.joined_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1132,18 +1127,15 @@ pub mod tenant_members {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.role = Some(map.next_value()?),
-                    3 => self.status = map.next_value()?,
-                    4 => self.invited_by = map.next_value()?,
-                    5 => self.joined_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.role),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.invited_by),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.joined_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenantMember {
@@ -1224,25 +1216,24 @@ pub mod tenant_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantMemberPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.role.is_some(),
-                            self.status.is_some(),
-                            self.invited_by.is_some(),
-                            self.joined_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "invited_by", &self.invited_by)?;
-            ::hubgen_runtime::ser::set(&mut s, "joined_at", &self.joined_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantMemberPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.role.is_some(),
+                        self.status.is_some(),
+                        self.invited_by.is_some(),
+                        self.joined_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("role", &self.role);
+            s.set("status", &self.status);
+            s.set("invited_by", &self.invited_by);
+            s.set("joined_at", &self.joined_at);
             s.end()
         }
     }
@@ -1269,16 +1260,13 @@ pub mod tenant_members {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.role = map.next_value()?,
-                2 => self.status = Some(map.next_value()?),
-                3 => self.invited_by = Some(map.next_value()?),
-                4 => self.joined_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.role),
+                2 => ::hubgen_runtime::de::some(map, &mut self.status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.invited_by),
+                4 => ::hubgen_runtime::de::some(map, &mut self.joined_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantMemberPatch {
@@ -1312,16 +1300,15 @@ pub mod tenant_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantMemberFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.user_id.matches_all(), !self.role.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "role", &self.role)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantMemberFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.user_id.matches_all(), !self.role.matches_all()],
+                ),
+            );
+            s.condition("user_id", &self.user_id);
+            s.condition("role", &self.role);
             s.end()
         }
     }
@@ -1342,13 +1329,10 @@ pub mod tenant_members {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.role = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.role),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `tenant_members` can be ordered by: the primary key or an indexed column.
@@ -1591,21 +1575,24 @@ pub mod tenant_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("TenantProfile", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("industry", &self.industry)?;
-            s.serialize_field("company_size", &self.company_size)?;
-            s.serialize_field("website", &self.website)?;
-            s.serialize_field("logo_url", &self.logo_url)?;
-            s.serialize_field("timezone", &self.timezone)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("language", &self.language)?;
-            s.serialize_field("business_hours", &self.business_hours)?;
-            s.serialize_field("settings", &self.settings)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantProfile",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("industry", &self.industry);
+            s.field("company_size", &self.company_size);
+            s.field("website", &self.website);
+            s.field("logo_url", &self.logo_url);
+            s.field("timezone", &self.timezone);
+            s.field("currency", &self.currency);
+            s.field("language", &self.language);
+            s.field("business_hours", &self.business_hours);
+            s.field("settings", &self.settings);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1650,24 +1637,21 @@ pub mod tenant_profiles {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.industry = map.next_value()?,
-                    3 => self.company_size = map.next_value()?,
-                    4 => self.website = map.next_value()?,
-                    5 => self.logo_url = map.next_value()?,
-                    6 => self.timezone = map.next_value()?,
-                    7 => self.currency = map.next_value()?,
-                    8 => self.language = map.next_value()?,
-                    9 => self.business_hours = map.next_value()?,
-                    10 => self.settings = map.next_value()?,
-                    11 => self.created_at = map.next_value()?,
-                    12 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.industry),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.company_size),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.website),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.logo_url),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.timezone),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.language),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.business_hours),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.settings),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for TenantProfile {
@@ -1757,20 +1741,23 @@ pub mod tenant_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenantProfile", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("industry", &self.industry)?;
-            s.serialize_field("company_size", &self.company_size)?;
-            s.serialize_field("website", &self.website)?;
-            s.serialize_field("logo_url", &self.logo_url)?;
-            s.serialize_field("timezone", &self.timezone)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("language", &self.language)?;
-            s.serialize_field("business_hours", &self.business_hours)?;
-            s.serialize_field("settings", &self.settings)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenantProfile",
+                12usize,
+            );
+            s.field("id", &self.id);
+            s.field("industry", &self.industry);
+            s.field("company_size", &self.company_size);
+            s.field("website", &self.website);
+            s.field("logo_url", &self.logo_url);
+            s.field("timezone", &self.timezone);
+            s.field("currency", &self.currency);
+            s.field("language", &self.language);
+            s.field("business_hours", &self.business_hours);
+            s.field("settings", &self.settings);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1813,23 +1800,20 @@ pub mod tenant_profiles {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.industry = map.next_value()?,
-                    2 => self.company_size = map.next_value()?,
-                    3 => self.website = map.next_value()?,
-                    4 => self.logo_url = map.next_value()?,
-                    5 => self.timezone = map.next_value()?,
-                    6 => self.currency = map.next_value()?,
-                    7 => self.language = map.next_value()?,
-                    8 => self.business_hours = map.next_value()?,
-                    9 => self.settings = map.next_value()?,
-                    10 => self.created_at = map.next_value()?,
-                    11 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.industry),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.company_size),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.website),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.logo_url),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.timezone),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.language),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.business_hours),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.settings),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenantProfile {
@@ -1945,35 +1929,34 @@ pub mod tenant_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantProfilePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.industry.is_some(),
-                            self.company_size.is_some(),
-                            self.website.is_some(),
-                            self.logo_url.is_some(),
-                            self.timezone.is_some(),
-                            self.currency.is_some(),
-                            self.language.is_some(),
-                            self.business_hours.is_some(),
-                            self.settings.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "industry", &self.industry)?;
-            ::hubgen_runtime::ser::set(&mut s, "company_size", &self.company_size)?;
-            ::hubgen_runtime::ser::set(&mut s, "website", &self.website)?;
-            ::hubgen_runtime::ser::set(&mut s, "logo_url", &self.logo_url)?;
-            ::hubgen_runtime::ser::set(&mut s, "timezone", &self.timezone)?;
-            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
-            ::hubgen_runtime::ser::set(&mut s, "language", &self.language)?;
-            ::hubgen_runtime::ser::set(&mut s, "business_hours", &self.business_hours)?;
-            ::hubgen_runtime::ser::set(&mut s, "settings", &self.settings)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantProfilePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.industry.is_some(),
+                        self.company_size.is_some(),
+                        self.website.is_some(),
+                        self.logo_url.is_some(),
+                        self.timezone.is_some(),
+                        self.currency.is_some(),
+                        self.language.is_some(),
+                        self.business_hours.is_some(),
+                        self.settings.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("industry", &self.industry);
+            s.set("company_size", &self.company_size);
+            s.set("website", &self.website);
+            s.set("logo_url", &self.logo_url);
+            s.set("timezone", &self.timezone);
+            s.set("currency", &self.currency);
+            s.set("language", &self.language);
+            s.set("business_hours", &self.business_hours);
+            s.set("settings", &self.settings);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2005,21 +1988,18 @@ pub mod tenant_profiles {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.industry = Some(map.next_value()?),
-                1 => self.company_size = Some(map.next_value()?),
-                2 => self.website = Some(map.next_value()?),
-                3 => self.logo_url = Some(map.next_value()?),
-                4 => self.timezone = Some(map.next_value()?),
-                5 => self.currency = Some(map.next_value()?),
-                6 => self.language = Some(map.next_value()?),
-                7 => self.business_hours = Some(map.next_value()?),
-                8 => self.settings = Some(map.next_value()?),
-                9 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::some(map, &mut self.industry),
+                1 => ::hubgen_runtime::de::some(map, &mut self.company_size),
+                2 => ::hubgen_runtime::de::some(map, &mut self.website),
+                3 => ::hubgen_runtime::de::some(map, &mut self.logo_url),
+                4 => ::hubgen_runtime::de::some(map, &mut self.timezone),
+                5 => ::hubgen_runtime::de::some(map, &mut self.currency),
+                6 => ::hubgen_runtime::de::some(map, &mut self.language),
+                7 => ::hubgen_runtime::de::some(map, &mut self.business_hours),
+                8 => ::hubgen_runtime::de::some(map, &mut self.settings),
+                9 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantProfilePatch {
@@ -2045,8 +2025,11 @@ pub mod tenant_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("TenantProfileFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantProfileFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -2066,8 +2049,7 @@ pub mod tenant_profiles {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `tenant_profiles` can be ordered by: the primary key or an indexed column.

@@ -280,21 +280,24 @@ pub mod user_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("UserProfile", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("phone", &self.phone)?;
-            s.serialize_field("avatar_url", &self.avatar_url)?;
-            s.serialize_field("timezone", &self.timezone)?;
-            s.serialize_field("language", &self.language)?;
-            s.serialize_field("bio", &self.bio)?;
-            s.serialize_field("date_of_birth", &self.date_of_birth)?;
-            s.serialize_field("gender", &self.gender)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserProfile",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("phone", &self.phone);
+            s.field("avatar_url", &self.avatar_url);
+            s.field("timezone", &self.timezone);
+            s.field("language", &self.language);
+            s.field("bio", &self.bio);
+            s.field("date_of_birth", &self.date_of_birth);
+            s.field("gender", &self.gender);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -339,24 +342,21 @@ pub mod user_profiles {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.first_name = map.next_value()?,
-                    3 => self.last_name = map.next_value()?,
-                    4 => self.phone = map.next_value()?,
-                    5 => self.avatar_url = map.next_value()?,
-                    6 => self.timezone = map.next_value()?,
-                    7 => self.language = map.next_value()?,
-                    8 => self.bio = map.next_value()?,
-                    9 => self.date_of_birth = map.next_value()?,
-                    10 => self.gender = map.next_value()?,
-                    11 => self.created_at = map.next_value()?,
-                    12 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.phone),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.avatar_url),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.timezone),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.language),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.bio),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.date_of_birth),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.gender),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for UserProfile {
@@ -465,21 +465,24 @@ pub mod user_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUserProfile", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("phone", &self.phone)?;
-            s.serialize_field("avatar_url", &self.avatar_url)?;
-            s.serialize_field("timezone", &self.timezone)?;
-            s.serialize_field("language", &self.language)?;
-            s.serialize_field("bio", &self.bio)?;
-            s.serialize_field("date_of_birth", &self.date_of_birth)?;
-            s.serialize_field("gender", &self.gender)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUserProfile",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("phone", &self.phone);
+            s.field("avatar_url", &self.avatar_url);
+            s.field("timezone", &self.timezone);
+            s.field("language", &self.language);
+            s.field("bio", &self.bio);
+            s.field("date_of_birth", &self.date_of_birth);
+            s.field("gender", &self.gender);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -524,24 +527,21 @@ pub mod user_profiles {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.first_name = map.next_value()?,
-                    3 => self.last_name = map.next_value()?,
-                    4 => self.phone = map.next_value()?,
-                    5 => self.avatar_url = map.next_value()?,
-                    6 => self.timezone = map.next_value()?,
-                    7 => self.language = map.next_value()?,
-                    8 => self.bio = map.next_value()?,
-                    9 => self.date_of_birth = map.next_value()?,
-                    10 => self.gender = map.next_value()?,
-                    11 => self.created_at = map.next_value()?,
-                    12 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.phone),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.avatar_url),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.timezone),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.language),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.bio),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.date_of_birth),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.gender),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUserProfile {
@@ -685,37 +685,36 @@ pub mod user_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserProfilePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.first_name.is_some(),
-                            self.last_name.is_some(),
-                            self.phone.is_some(),
-                            self.avatar_url.is_some(),
-                            self.timezone.is_some(),
-                            self.language.is_some(),
-                            self.bio.is_some(),
-                            self.date_of_birth.is_some(),
-                            self.gender.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "phone", &self.phone)?;
-            ::hubgen_runtime::ser::set(&mut s, "avatar_url", &self.avatar_url)?;
-            ::hubgen_runtime::ser::set(&mut s, "timezone", &self.timezone)?;
-            ::hubgen_runtime::ser::set(&mut s, "language", &self.language)?;
-            ::hubgen_runtime::ser::set(&mut s, "bio", &self.bio)?;
-            ::hubgen_runtime::ser::set(&mut s, "date_of_birth", &self.date_of_birth)?;
-            ::hubgen_runtime::ser::set(&mut s, "gender", &self.gender)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserProfilePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.first_name.is_some(),
+                        self.last_name.is_some(),
+                        self.phone.is_some(),
+                        self.avatar_url.is_some(),
+                        self.timezone.is_some(),
+                        self.language.is_some(),
+                        self.bio.is_some(),
+                        self.date_of_birth.is_some(),
+                        self.gender.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("first_name", &self.first_name);
+            s.set("last_name", &self.last_name);
+            s.set("phone", &self.phone);
+            s.set("avatar_url", &self.avatar_url);
+            s.set("timezone", &self.timezone);
+            s.set("language", &self.language);
+            s.set("bio", &self.bio);
+            s.set("date_of_birth", &self.date_of_birth);
+            s.set("gender", &self.gender);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -748,22 +747,19 @@ pub mod user_profiles {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.first_name = Some(map.next_value()?),
-                2 => self.last_name = Some(map.next_value()?),
-                3 => self.phone = Some(map.next_value()?),
-                4 => self.avatar_url = Some(map.next_value()?),
-                5 => self.timezone = Some(map.next_value()?),
-                6 => self.language = Some(map.next_value()?),
-                7 => self.bio = Some(map.next_value()?),
-                8 => self.date_of_birth = Some(map.next_value()?),
-                9 => self.gender = Some(map.next_value()?),
-                10 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.first_name),
+                2 => ::hubgen_runtime::de::some(map, &mut self.last_name),
+                3 => ::hubgen_runtime::de::some(map, &mut self.phone),
+                4 => ::hubgen_runtime::de::some(map, &mut self.avatar_url),
+                5 => ::hubgen_runtime::de::some(map, &mut self.timezone),
+                6 => ::hubgen_runtime::de::some(map, &mut self.language),
+                7 => ::hubgen_runtime::de::some(map, &mut self.bio),
+                8 => ::hubgen_runtime::de::some(map, &mut self.date_of_birth),
+                9 => ::hubgen_runtime::de::some(map, &mut self.gender),
+                10 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserProfilePatch {
@@ -796,13 +792,12 @@ pub mod user_profiles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserProfileFilter",
-                    ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserProfileFilter",
+                ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
+            );
+            s.condition("user_id", &self.user_id);
             s.end()
         }
     }
@@ -823,12 +818,9 @@ pub mod user_profiles {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `user_profiles` can be ordered by: the primary key or an indexed column.
@@ -1077,25 +1069,22 @@ pub mod user_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("UserPreference", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("email_notifications", &self.email_notifications)?;
-            s.serialize_field("sms_notifications", &self.sms_notifications)?;
-            s.serialize_field("push_notifications", &self.push_notifications)?;
-            s.serialize_field("theme", &self.theme)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field(
-                "privacy_profile_visibility",
-                &self.privacy_profile_visibility,
-            )?;
-            s.serialize_field(
-                "privacy_activity_tracking",
-                &self.privacy_activity_tracking,
-            )?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserPreference",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("email_notifications", &self.email_notifications);
+            s.field("sms_notifications", &self.sms_notifications);
+            s.field("push_notifications", &self.push_notifications);
+            s.field("theme", &self.theme);
+            s.field("currency", &self.currency);
+            s.field("privacy_profile_visibility", &self.privacy_profile_visibility);
+            s.field("privacy_activity_tracking", &self.privacy_activity_tracking);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1136,22 +1125,29 @@ pub mod user_preferences {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.email_notifications = map.next_value()?,
-                    3 => self.sms_notifications = map.next_value()?,
-                    4 => self.push_notifications = map.next_value()?,
-                    5 => self.theme = map.next_value()?,
-                    6 => self.currency = map.next_value()?,
-                    7 => self.privacy_profile_visibility = map.next_value()?,
-                    8 => self.privacy_activity_tracking = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.email_notifications),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.sms_notifications),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.push_notifications),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.theme),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                    7 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.privacy_profile_visibility,
+                        )
                     }
+                    8 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.privacy_activity_tracking,
+                        )
+                    }
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for UserPreference {
@@ -1238,25 +1234,22 @@ pub mod user_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUserPreference", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("email_notifications", &self.email_notifications)?;
-            s.serialize_field("sms_notifications", &self.sms_notifications)?;
-            s.serialize_field("push_notifications", &self.push_notifications)?;
-            s.serialize_field("theme", &self.theme)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field(
-                "privacy_profile_visibility",
-                &self.privacy_profile_visibility,
-            )?;
-            s.serialize_field(
-                "privacy_activity_tracking",
-                &self.privacy_activity_tracking,
-            )?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUserPreference",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("email_notifications", &self.email_notifications);
+            s.field("sms_notifications", &self.sms_notifications);
+            s.field("push_notifications", &self.push_notifications);
+            s.field("theme", &self.theme);
+            s.field("currency", &self.currency);
+            s.field("privacy_profile_visibility", &self.privacy_profile_visibility);
+            s.field("privacy_activity_tracking", &self.privacy_activity_tracking);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1297,22 +1290,29 @@ pub mod user_preferences {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.email_notifications = map.next_value()?,
-                    3 => self.sms_notifications = map.next_value()?,
-                    4 => self.push_notifications = map.next_value()?,
-                    5 => self.theme = map.next_value()?,
-                    6 => self.currency = map.next_value()?,
-                    7 => self.privacy_profile_visibility = map.next_value()?,
-                    8 => self.privacy_activity_tracking = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.email_notifications),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.sms_notifications),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.push_notifications),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.theme),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                    7 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.privacy_profile_visibility,
+                        )
                     }
+                    8 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.privacy_activity_tracking,
+                        )
+                    }
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUserPreference {
@@ -1426,53 +1426,32 @@ pub mod user_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserPreferencePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.email_notifications.is_some(),
-                            self.sms_notifications.is_some(),
-                            self.push_notifications.is_some(),
-                            self.theme.is_some(),
-                            self.currency.is_some(),
-                            self.privacy_profile_visibility.is_some(),
-                            self.privacy_activity_tracking.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "email_notifications",
-                &self.email_notifications,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "sms_notifications",
-                &self.sms_notifications,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "push_notifications",
-                &self.push_notifications,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "theme", &self.theme)?;
-            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "privacy_profile_visibility",
-                &self.privacy_profile_visibility,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "privacy_activity_tracking",
-                &self.privacy_activity_tracking,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserPreferencePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.email_notifications.is_some(),
+                        self.sms_notifications.is_some(),
+                        self.push_notifications.is_some(),
+                        self.theme.is_some(),
+                        self.currency.is_some(),
+                        self.privacy_profile_visibility.is_some(),
+                        self.privacy_activity_tracking.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("email_notifications", &self.email_notifications);
+            s.set("sms_notifications", &self.sms_notifications);
+            s.set("push_notifications", &self.push_notifications);
+            s.set("theme", &self.theme);
+            s.set("currency", &self.currency);
+            s.set("privacy_profile_visibility", &self.privacy_profile_visibility);
+            s.set("privacy_activity_tracking", &self.privacy_activity_tracking);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1503,20 +1482,19 @@ pub mod user_preferences {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.email_notifications = Some(map.next_value()?),
-                2 => self.sms_notifications = Some(map.next_value()?),
-                3 => self.push_notifications = Some(map.next_value()?),
-                4 => self.theme = Some(map.next_value()?),
-                5 => self.currency = Some(map.next_value()?),
-                6 => self.privacy_profile_visibility = Some(map.next_value()?),
-                7 => self.privacy_activity_tracking = Some(map.next_value()?),
-                8 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.email_notifications),
+                2 => ::hubgen_runtime::de::some(map, &mut self.sms_notifications),
+                3 => ::hubgen_runtime::de::some(map, &mut self.push_notifications),
+                4 => ::hubgen_runtime::de::some(map, &mut self.theme),
+                5 => ::hubgen_runtime::de::some(map, &mut self.currency),
+                6 => {
+                    ::hubgen_runtime::de::some(map, &mut self.privacy_profile_visibility)
                 }
+                7 => ::hubgen_runtime::de::some(map, &mut self.privacy_activity_tracking),
+                8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserPreferencePatch {
@@ -1550,13 +1528,12 @@ pub mod user_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserPreferenceFilter",
-                    ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserPreferenceFilter",
+                ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
+            );
+            s.condition("user_id", &self.user_id);
             s.end()
         }
     }
@@ -1577,12 +1554,9 @@ pub mod user_preferences {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `user_preferences` can be ordered by: the primary key or an indexed column.
@@ -1836,16 +1810,19 @@ pub mod user_activities {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("UserActivity", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("activity_type", &self.activity_type)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("ip_address", &self.ip_address)?;
-            s.serialize_field("user_agent", &self.user_agent)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserActivity",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("activity_type", &self.activity_type);
+            s.field("description", &self.description);
+            s.field("ip_address", &self.ip_address);
+            s.field("user_agent", &self.user_agent);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1880,19 +1857,16 @@ pub mod user_activities {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.activity_type = Some(map.next_value()?),
-                    3 => self.description = map.next_value()?,
-                    4 => self.ip_address = map.next_value()?,
-                    5 => self.user_agent = map.next_value()?,
-                    6 => self.metadata = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.activity_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.ip_address),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.user_agent),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for UserActivity {
@@ -1974,16 +1948,19 @@ pub mod user_activities {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUserActivity", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("activity_type", &self.activity_type)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("ip_address", &self.ip_address)?;
-            s.serialize_field("user_agent", &self.user_agent)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUserActivity",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("activity_type", &self.activity_type);
+            s.field("description", &self.description);
+            s.field("ip_address", &self.ip_address);
+            s.field("user_agent", &self.user_agent);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2018,19 +1995,16 @@ pub mod user_activities {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.activity_type = Some(map.next_value()?),
-                    3 => self.description = map.next_value()?,
-                    4 => self.ip_address = map.next_value()?,
-                    5 => self.user_agent = map.next_value()?,
-                    6 => self.metadata = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.activity_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.ip_address),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.user_agent),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUserActivity {
@@ -2137,29 +2111,28 @@ pub mod user_activities {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserActivityPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.activity_type.is_some(),
-                            self.description.is_some(),
-                            self.ip_address.is_some(),
-                            self.user_agent.is_some(),
-                            self.metadata.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "activity_type", &self.activity_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "ip_address", &self.ip_address)?;
-            ::hubgen_runtime::ser::set(&mut s, "user_agent", &self.user_agent)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserActivityPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.activity_type.is_some(),
+                        self.description.is_some(),
+                        self.ip_address.is_some(),
+                        self.user_agent.is_some(),
+                        self.metadata.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("activity_type", &self.activity_type);
+            s.set("description", &self.description);
+            s.set("ip_address", &self.ip_address);
+            s.set("user_agent", &self.user_agent);
+            s.set("metadata", &self.metadata);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2188,18 +2161,15 @@ pub mod user_activities {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.activity_type = map.next_value()?,
-                2 => self.description = Some(map.next_value()?),
-                3 => self.ip_address = Some(map.next_value()?),
-                4 => self.user_agent = Some(map.next_value()?),
-                5 => self.metadata = Some(map.next_value()?),
-                6 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.activity_type),
+                2 => ::hubgen_runtime::de::some(map, &mut self.description),
+                3 => ::hubgen_runtime::de::some(map, &mut self.ip_address),
+                4 => ::hubgen_runtime::de::some(map, &mut self.user_agent),
+                5 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserActivityPatch {
@@ -2237,25 +2207,20 @@ pub mod user_activities {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserActivityFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.user_id.matches_all(),
-                            !self.activity_type.matches_all(),
-                            !self.created_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "activity_type",
-                &self.activity_type,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserActivityFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.user_id.matches_all(),
+                        !self.activity_type.matches_all(),
+                        !self.created_at.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("user_id", &self.user_id);
+            s.condition("activity_type", &self.activity_type);
+            s.condition("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2280,14 +2245,11 @@ pub mod user_activities {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.activity_type = map.next_value()?,
-                2 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.activity_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `user_activities` can be ordered by: the primary key or an indexed column.
@@ -2541,19 +2503,22 @@ pub mod user_addresses {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("UserAddress", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("address_type", &self.address_type)?;
-            s.serialize_field("street_address", &self.street_address)?;
-            s.serialize_field("city", &self.city)?;
-            s.serialize_field("state_province", &self.state_province)?;
-            s.serialize_field("postal_code", &self.postal_code)?;
-            s.serialize_field("country", &self.country)?;
-            s.serialize_field("is_default", &self.is_default)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserAddress",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("address_type", &self.address_type);
+            s.field("street_address", &self.street_address);
+            s.field("city", &self.city);
+            s.field("state_province", &self.state_province);
+            s.field("postal_code", &self.postal_code);
+            s.field("country", &self.country);
+            s.field("is_default", &self.is_default);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -2594,22 +2559,19 @@ pub mod user_addresses {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.address_type = Some(map.next_value()?),
-                    3 => self.street_address = map.next_value()?,
-                    4 => self.city = map.next_value()?,
-                    5 => self.state_province = map.next_value()?,
-                    6 => self.postal_code = map.next_value()?,
-                    7 => self.country = map.next_value()?,
-                    8 => self.is_default = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.address_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.street_address),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.city),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.state_province),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.postal_code),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.country),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.is_default),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for UserAddress {
@@ -2709,19 +2671,22 @@ pub mod user_addresses {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUserAddress", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("address_type", &self.address_type)?;
-            s.serialize_field("street_address", &self.street_address)?;
-            s.serialize_field("city", &self.city)?;
-            s.serialize_field("state_province", &self.state_province)?;
-            s.serialize_field("postal_code", &self.postal_code)?;
-            s.serialize_field("country", &self.country)?;
-            s.serialize_field("is_default", &self.is_default)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUserAddress",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("address_type", &self.address_type);
+            s.field("street_address", &self.street_address);
+            s.field("city", &self.city);
+            s.field("state_province", &self.state_province);
+            s.field("postal_code", &self.postal_code);
+            s.field("country", &self.country);
+            s.field("is_default", &self.is_default);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -2762,22 +2727,19 @@ pub mod user_addresses {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.address_type = Some(map.next_value()?),
-                    3 => self.street_address = map.next_value()?,
-                    4 => self.city = map.next_value()?,
-                    5 => self.state_province = map.next_value()?,
-                    6 => self.postal_code = map.next_value()?,
-                    7 => self.country = map.next_value()?,
-                    8 => self.is_default = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.address_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.street_address),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.city),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.state_province),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.postal_code),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.country),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.is_default),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUserAddress {
@@ -2906,33 +2868,32 @@ pub mod user_addresses {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserAddressPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.address_type.is_some(),
-                            self.street_address.is_some(),
-                            self.city.is_some(),
-                            self.state_province.is_some(),
-                            self.postal_code.is_some(),
-                            self.country.is_some(),
-                            self.is_default.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "address_type", &self.address_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "street_address", &self.street_address)?;
-            ::hubgen_runtime::ser::set(&mut s, "city", &self.city)?;
-            ::hubgen_runtime::ser::set(&mut s, "state_province", &self.state_province)?;
-            ::hubgen_runtime::ser::set(&mut s, "postal_code", &self.postal_code)?;
-            ::hubgen_runtime::ser::set(&mut s, "country", &self.country)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_default", &self.is_default)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserAddressPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.address_type.is_some(),
+                        self.street_address.is_some(),
+                        self.city.is_some(),
+                        self.state_province.is_some(),
+                        self.postal_code.is_some(),
+                        self.country.is_some(),
+                        self.is_default.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("address_type", &self.address_type);
+            s.set("street_address", &self.street_address);
+            s.set("city", &self.city);
+            s.set("state_province", &self.state_province);
+            s.set("postal_code", &self.postal_code);
+            s.set("country", &self.country);
+            s.set("is_default", &self.is_default);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2963,20 +2924,17 @@ pub mod user_addresses {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.address_type = map.next_value()?,
-                2 => self.street_address = Some(map.next_value()?),
-                3 => self.city = Some(map.next_value()?),
-                4 => self.state_province = Some(map.next_value()?),
-                5 => self.postal_code = Some(map.next_value()?),
-                6 => self.country = Some(map.next_value()?),
-                7 => self.is_default = Some(map.next_value()?),
-                8 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.address_type),
+                2 => ::hubgen_runtime::de::some(map, &mut self.street_address),
+                3 => ::hubgen_runtime::de::some(map, &mut self.city),
+                4 => ::hubgen_runtime::de::some(map, &mut self.state_province),
+                5 => ::hubgen_runtime::de::some(map, &mut self.postal_code),
+                6 => ::hubgen_runtime::de::some(map, &mut self.country),
+                7 => ::hubgen_runtime::de::some(map, &mut self.is_default),
+                8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserAddressPatch {
@@ -3013,20 +2971,15 @@ pub mod user_addresses {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserAddressFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.user_id.matches_all(), !self.address_type.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "address_type",
-                &self.address_type,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserAddressFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.user_id.matches_all(), !self.address_type.matches_all()],
+                ),
+            );
+            s.condition("user_id", &self.user_id);
+            s.condition("address_type", &self.address_type);
             s.end()
         }
     }
@@ -3047,13 +3000,10 @@ pub mod user_addresses {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.address_type = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.address_type),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `user_addresses` can be ordered by: the primary key or an indexed column.

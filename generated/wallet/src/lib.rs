@@ -238,21 +238,24 @@ pub mod wallets {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Wallet", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("balance", &self.balance)?;
-            s.serialize_field("available_balance", &self.available_balance)?;
-            s.serialize_field("frozen_balance", &self.frozen_balance)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("wallet_type", &self.wallet_type)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("version", &self.version)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Wallet",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("currency", &self.currency);
+            s.field("balance", &self.balance);
+            s.field("available_balance", &self.available_balance);
+            s.field("frozen_balance", &self.frozen_balance);
+            s.field("status", &self.status);
+            s.field("wallet_type", &self.wallet_type);
+            s.field("metadata", &self.metadata);
+            s.field("version", &self.version);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -297,24 +300,21 @@ pub mod wallets {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.tenant_id = map.next_value()?,
-                    3 => self.currency = Some(map.next_value()?),
-                    4 => self.balance = map.next_value()?,
-                    5 => self.available_balance = map.next_value()?,
-                    6 => self.frozen_balance = map.next_value()?,
-                    7 => self.status = map.next_value()?,
-                    8 => self.wallet_type = map.next_value()?,
-                    9 => self.metadata = map.next_value()?,
-                    10 => self.version = Some(map.next_value()?),
-                    11 => self.created_at = map.next_value()?,
-                    12 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.currency),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.balance),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.available_balance),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.frozen_balance),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.wallet_type),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    10 => ::hubgen_runtime::de::some(map, &mut self.version),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Wallet {
@@ -410,20 +410,23 @@ pub mod wallets {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewWallet", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("balance", &self.balance)?;
-            s.serialize_field("available_balance", &self.available_balance)?;
-            s.serialize_field("frozen_balance", &self.frozen_balance)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("wallet_type", &self.wallet_type)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewWallet",
+                12usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("currency", &self.currency);
+            s.field("balance", &self.balance);
+            s.field("available_balance", &self.available_balance);
+            s.field("frozen_balance", &self.frozen_balance);
+            s.field("status", &self.status);
+            s.field("wallet_type", &self.wallet_type);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -466,23 +469,20 @@ pub mod wallets {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.tenant_id = map.next_value()?,
-                    3 => self.currency = map.next_value()?,
-                    4 => self.balance = map.next_value()?,
-                    5 => self.available_balance = map.next_value()?,
-                    6 => self.frozen_balance = map.next_value()?,
-                    7 => self.status = map.next_value()?,
-                    8 => self.wallet_type = map.next_value()?,
-                    9 => self.metadata = map.next_value()?,
-                    10 => self.created_at = map.next_value()?,
-                    11 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.balance),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.available_balance),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.frozen_balance),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.wallet_type),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewWallet {
@@ -599,39 +599,34 @@ pub mod wallets {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "WalletPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.tenant_id.is_some(),
-                            self.currency.is_some(),
-                            self.balance.is_some(),
-                            self.available_balance.is_some(),
-                            self.frozen_balance.is_some(),
-                            self.status.is_some(),
-                            self.wallet_type.is_some(),
-                            self.metadata.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
-            ::hubgen_runtime::ser::set(&mut s, "balance", &self.balance)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "available_balance",
-                &self.available_balance,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "frozen_balance", &self.frozen_balance)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "wallet_type", &self.wallet_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "WalletPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.tenant_id.is_some(),
+                        self.currency.is_some(),
+                        self.balance.is_some(),
+                        self.available_balance.is_some(),
+                        self.frozen_balance.is_some(),
+                        self.status.is_some(),
+                        self.wallet_type.is_some(),
+                        self.metadata.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("tenant_id", &self.tenant_id);
+            s.set("currency", &self.currency);
+            s.set("balance", &self.balance);
+            s.set("available_balance", &self.available_balance);
+            s.set("frozen_balance", &self.frozen_balance);
+            s.set("status", &self.status);
+            s.set("wallet_type", &self.wallet_type);
+            s.set("metadata", &self.metadata);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -663,21 +658,18 @@ pub mod wallets {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.tenant_id = Some(map.next_value()?),
-                2 => self.currency = map.next_value()?,
-                3 => self.balance = Some(map.next_value()?),
-                4 => self.available_balance = Some(map.next_value()?),
-                5 => self.frozen_balance = Some(map.next_value()?),
-                6 => self.status = Some(map.next_value()?),
-                7 => self.wallet_type = Some(map.next_value()?),
-                8 => self.metadata = Some(map.next_value()?),
-                9 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                3 => ::hubgen_runtime::de::some(map, &mut self.balance),
+                4 => ::hubgen_runtime::de::some(map, &mut self.available_balance),
+                5 => ::hubgen_runtime::de::some(map, &mut self.frozen_balance),
+                6 => ::hubgen_runtime::de::some(map, &mut self.status),
+                7 => ::hubgen_runtime::de::some(map, &mut self.wallet_type),
+                8 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                9 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl WalletPatch {
@@ -722,23 +714,22 @@ pub mod wallets {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "WalletFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.user_id.matches_all(),
-                            !self.tenant_id.matches_all(),
-                            !self.currency.matches_all(),
-                            !self.status.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "currency", &self.currency)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "WalletFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.user_id.matches_all(),
+                        !self.tenant_id.matches_all(),
+                        !self.currency.matches_all(),
+                        !self.status.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("user_id", &self.user_id);
+            s.condition("tenant_id", &self.tenant_id);
+            s.condition("currency", &self.currency);
+            s.condition("status", &self.status);
             s.end()
         }
     }
@@ -764,15 +755,12 @@ pub mod wallets {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.tenant_id = map.next_value()?,
-                2 => self.currency = map.next_value()?,
-                3 => self.status = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `wallets` can be ordered by: the primary key or an indexed column.
@@ -1086,21 +1074,24 @@ pub mod transactions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Transaction", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("wallet_id", &self.wallet_id)?;
-            s.serialize_field("transaction_type", &self.transaction_type)?;
-            s.serialize_field("amount", &self.amount)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("fee", &self.fee)?;
-            s.serialize_field("net_amount", &self.net_amount)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("external_transaction_id", &self.external_transaction_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("completed_at", &self.completed_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Transaction",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("wallet_id", &self.wallet_id);
+            s.field("transaction_type", &self.transaction_type);
+            s.field("amount", &self.amount);
+            s.field("currency", &self.currency);
+            s.field("status", &self.status);
+            s.field("description", &self.description);
+            s.field("fee", &self.fee);
+            s.field("net_amount", &self.net_amount);
+            s.field("metadata", &self.metadata);
+            s.field("external_transaction_id", &self.external_transaction_id);
+            s.field("created_at", &self.created_at);
+            s.field("completed_at", &self.completed_at);
             s.end()
         }
     }
@@ -1145,24 +1136,26 @@ pub mod transactions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.wallet_id = Some(map.next_value()?),
-                    2 => self.transaction_type = Some(map.next_value()?),
-                    3 => self.amount = Some(map.next_value()?),
-                    4 => self.currency = Some(map.next_value()?),
-                    5 => self.status = map.next_value()?,
-                    6 => self.description = map.next_value()?,
-                    7 => self.fee = map.next_value()?,
-                    8 => self.net_amount = map.next_value()?,
-                    9 => self.metadata = map.next_value()?,
-                    10 => self.external_transaction_id = map.next_value()?,
-                    11 => self.created_at = map.next_value()?,
-                    12 => self.completed_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.wallet_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.transaction_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.amount),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.currency),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.fee),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.net_amount),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    10 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.external_transaction_id,
+                        )
                     }
+                    11 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.completed_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Transaction {
@@ -1274,21 +1267,24 @@ pub mod transactions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTransaction", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("wallet_id", &self.wallet_id)?;
-            s.serialize_field("transaction_type", &self.transaction_type)?;
-            s.serialize_field("amount", &self.amount)?;
-            s.serialize_field("currency", &self.currency)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("fee", &self.fee)?;
-            s.serialize_field("net_amount", &self.net_amount)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("external_transaction_id", &self.external_transaction_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("completed_at", &self.completed_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTransaction",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("wallet_id", &self.wallet_id);
+            s.field("transaction_type", &self.transaction_type);
+            s.field("amount", &self.amount);
+            s.field("currency", &self.currency);
+            s.field("status", &self.status);
+            s.field("description", &self.description);
+            s.field("fee", &self.fee);
+            s.field("net_amount", &self.net_amount);
+            s.field("metadata", &self.metadata);
+            s.field("external_transaction_id", &self.external_transaction_id);
+            s.field("created_at", &self.created_at);
+            s.field("completed_at", &self.completed_at);
             s.end()
         }
     }
@@ -1333,24 +1329,26 @@ pub mod transactions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.wallet_id = Some(map.next_value()?),
-                    2 => self.transaction_type = Some(map.next_value()?),
-                    3 => self.amount = Some(map.next_value()?),
-                    4 => self.currency = Some(map.next_value()?),
-                    5 => self.status = map.next_value()?,
-                    6 => self.description = map.next_value()?,
-                    7 => self.fee = map.next_value()?,
-                    8 => self.net_amount = map.next_value()?,
-                    9 => self.metadata = map.next_value()?,
-                    10 => self.external_transaction_id = map.next_value()?,
-                    11 => self.created_at = map.next_value()?,
-                    12 => self.completed_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.wallet_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.transaction_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.amount),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.currency),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.fee),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.net_amount),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    10 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.external_transaction_id,
+                        )
                     }
+                    11 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.completed_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTransaction {
@@ -1508,47 +1506,38 @@ pub mod transactions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TransactionPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.wallet_id.is_some(),
-                            self.transaction_type.is_some(),
-                            self.amount.is_some(),
-                            self.currency.is_some(),
-                            self.status.is_some(),
-                            self.description.is_some(),
-                            self.fee.is_some(),
-                            self.net_amount.is_some(),
-                            self.metadata.is_some(),
-                            self.external_transaction_id.is_some(),
-                            self.created_at.is_some(),
-                            self.completed_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "wallet_id", &self.wallet_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "transaction_type",
-                &self.transaction_type,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "amount", &self.amount)?;
-            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "fee", &self.fee)?;
-            ::hubgen_runtime::ser::set(&mut s, "net_amount", &self.net_amount)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "external_transaction_id",
-                &self.external_transaction_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "completed_at", &self.completed_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TransactionPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.wallet_id.is_some(),
+                        self.transaction_type.is_some(),
+                        self.amount.is_some(),
+                        self.currency.is_some(),
+                        self.status.is_some(),
+                        self.description.is_some(),
+                        self.fee.is_some(),
+                        self.net_amount.is_some(),
+                        self.metadata.is_some(),
+                        self.external_transaction_id.is_some(),
+                        self.created_at.is_some(),
+                        self.completed_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("wallet_id", &self.wallet_id);
+            s.set("transaction_type", &self.transaction_type);
+            s.set("amount", &self.amount);
+            s.set("currency", &self.currency);
+            s.set("status", &self.status);
+            s.set("description", &self.description);
+            s.set("fee", &self.fee);
+            s.set("net_amount", &self.net_amount);
+            s.set("metadata", &self.metadata);
+            s.set("external_transaction_id", &self.external_transaction_id);
+            s.set("created_at", &self.created_at);
+            s.set("completed_at", &self.completed_at);
             s.end()
         }
     }
@@ -1582,23 +1571,20 @@ pub mod transactions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.wallet_id = map.next_value()?,
-                1 => self.transaction_type = map.next_value()?,
-                2 => self.amount = map.next_value()?,
-                3 => self.currency = map.next_value()?,
-                4 => self.status = Some(map.next_value()?),
-                5 => self.description = Some(map.next_value()?),
-                6 => self.fee = Some(map.next_value()?),
-                7 => self.net_amount = Some(map.next_value()?),
-                8 => self.metadata = Some(map.next_value()?),
-                9 => self.external_transaction_id = Some(map.next_value()?),
-                10 => self.created_at = Some(map.next_value()?),
-                11 => self.completed_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.wallet_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.transaction_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.amount),
+                3 => ::hubgen_runtime::de::value(map, &mut self.currency),
+                4 => ::hubgen_runtime::de::some(map, &mut self.status),
+                5 => ::hubgen_runtime::de::some(map, &mut self.description),
+                6 => ::hubgen_runtime::de::some(map, &mut self.fee),
+                7 => ::hubgen_runtime::de::some(map, &mut self.net_amount),
+                8 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                9 => ::hubgen_runtime::de::some(map, &mut self.external_transaction_id),
+                10 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                11 => ::hubgen_runtime::de::some(map, &mut self.completed_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TransactionPatch {
@@ -1643,27 +1629,22 @@ pub mod transactions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TransactionFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.wallet_id.matches_all(),
-                            !self.transaction_type.matches_all(),
-                            !self.status.matches_all(),
-                            !self.created_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "wallet_id", &self.wallet_id)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "transaction_type",
-                &self.transaction_type,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TransactionFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.wallet_id.matches_all(),
+                        !self.transaction_type.matches_all(),
+                        !self.status.matches_all(),
+                        !self.created_at.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("wallet_id", &self.wallet_id);
+            s.condition("transaction_type", &self.transaction_type);
+            s.condition("status", &self.status);
+            s.condition("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1689,15 +1670,12 @@ pub mod transactions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.wallet_id = map.next_value()?,
-                1 => self.transaction_type = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.wallet_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.transaction_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `transactions` can be ordered by: the primary key or an indexed column.
@@ -1984,18 +1962,21 @@ pub mod ledger {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Ledger", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("wallet_id", &self.wallet_id)?;
-            s.serialize_field("transaction_id", &self.transaction_id)?;
-            s.serialize_field("account_type", &self.account_type)?;
-            s.serialize_field("account_code", &self.account_code)?;
-            s.serialize_field("debit_amount", &self.debit_amount)?;
-            s.serialize_field("credit_amount", &self.credit_amount)?;
-            s.serialize_field("balance", &self.balance)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Ledger",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("wallet_id", &self.wallet_id);
+            s.field("transaction_id", &self.transaction_id);
+            s.field("account_type", &self.account_type);
+            s.field("account_code", &self.account_code);
+            s.field("debit_amount", &self.debit_amount);
+            s.field("credit_amount", &self.credit_amount);
+            s.field("balance", &self.balance);
+            s.field("description", &self.description);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2034,21 +2015,18 @@ pub mod ledger {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.wallet_id = Some(map.next_value()?),
-                    2 => self.transaction_id = map.next_value()?,
-                    3 => self.account_type = Some(map.next_value()?),
-                    4 => self.account_code = Some(map.next_value()?),
-                    5 => self.debit_amount = map.next_value()?,
-                    6 => self.credit_amount = map.next_value()?,
-                    7 => self.balance = map.next_value()?,
-                    8 => self.description = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.wallet_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.transaction_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.account_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.account_code),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.debit_amount),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.credit_amount),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.balance),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Ledger {
@@ -2144,18 +2122,21 @@ pub mod ledger {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewLedger", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("wallet_id", &self.wallet_id)?;
-            s.serialize_field("transaction_id", &self.transaction_id)?;
-            s.serialize_field("account_type", &self.account_type)?;
-            s.serialize_field("account_code", &self.account_code)?;
-            s.serialize_field("debit_amount", &self.debit_amount)?;
-            s.serialize_field("credit_amount", &self.credit_amount)?;
-            s.serialize_field("balance", &self.balance)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewLedger",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("wallet_id", &self.wallet_id);
+            s.field("transaction_id", &self.transaction_id);
+            s.field("account_type", &self.account_type);
+            s.field("account_code", &self.account_code);
+            s.field("debit_amount", &self.debit_amount);
+            s.field("credit_amount", &self.credit_amount);
+            s.field("balance", &self.balance);
+            s.field("description", &self.description);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2194,21 +2175,18 @@ pub mod ledger {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.wallet_id = Some(map.next_value()?),
-                    2 => self.transaction_id = map.next_value()?,
-                    3 => self.account_type = Some(map.next_value()?),
-                    4 => self.account_code = Some(map.next_value()?),
-                    5 => self.debit_amount = map.next_value()?,
-                    6 => self.credit_amount = map.next_value()?,
-                    7 => self.balance = map.next_value()?,
-                    8 => self.description = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.wallet_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.transaction_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.account_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.account_code),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.debit_amount),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.credit_amount),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.balance),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewLedger {
@@ -2338,33 +2316,32 @@ pub mod ledger {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LedgerPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.wallet_id.is_some(),
-                            self.transaction_id.is_some(),
-                            self.account_type.is_some(),
-                            self.account_code.is_some(),
-                            self.debit_amount.is_some(),
-                            self.credit_amount.is_some(),
-                            self.balance.is_some(),
-                            self.description.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "wallet_id", &self.wallet_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "transaction_id", &self.transaction_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "account_type", &self.account_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "account_code", &self.account_code)?;
-            ::hubgen_runtime::ser::set(&mut s, "debit_amount", &self.debit_amount)?;
-            ::hubgen_runtime::ser::set(&mut s, "credit_amount", &self.credit_amount)?;
-            ::hubgen_runtime::ser::set(&mut s, "balance", &self.balance)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LedgerPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.wallet_id.is_some(),
+                        self.transaction_id.is_some(),
+                        self.account_type.is_some(),
+                        self.account_code.is_some(),
+                        self.debit_amount.is_some(),
+                        self.credit_amount.is_some(),
+                        self.balance.is_some(),
+                        self.description.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("wallet_id", &self.wallet_id);
+            s.set("transaction_id", &self.transaction_id);
+            s.set("account_type", &self.account_type);
+            s.set("account_code", &self.account_code);
+            s.set("debit_amount", &self.debit_amount);
+            s.set("credit_amount", &self.credit_amount);
+            s.set("balance", &self.balance);
+            s.set("description", &self.description);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2395,20 +2372,17 @@ pub mod ledger {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.wallet_id = map.next_value()?,
-                1 => self.transaction_id = Some(map.next_value()?),
-                2 => self.account_type = map.next_value()?,
-                3 => self.account_code = map.next_value()?,
-                4 => self.debit_amount = Some(map.next_value()?),
-                5 => self.credit_amount = Some(map.next_value()?),
-                6 => self.balance = Some(map.next_value()?),
-                7 => self.description = Some(map.next_value()?),
-                8 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.wallet_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.transaction_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.account_type),
+                3 => ::hubgen_runtime::de::value(map, &mut self.account_code),
+                4 => ::hubgen_runtime::de::some(map, &mut self.debit_amount),
+                5 => ::hubgen_runtime::de::some(map, &mut self.credit_amount),
+                6 => ::hubgen_runtime::de::some(map, &mut self.balance),
+                7 => ::hubgen_runtime::de::some(map, &mut self.description),
+                8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl LedgerPatch {
@@ -2452,35 +2426,22 @@ pub mod ledger {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LedgerFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.wallet_id.matches_all(),
-                            !self.transaction_id.matches_all(),
-                            !self.account_type.matches_all(),
-                            !self.account_code.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "wallet_id", &self.wallet_id)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "transaction_id",
-                &self.transaction_id,
-            )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "account_type",
-                &self.account_type,
-            )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "account_code",
-                &self.account_code,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LedgerFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.wallet_id.matches_all(),
+                        !self.transaction_id.matches_all(),
+                        !self.account_type.matches_all(),
+                        !self.account_code.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("wallet_id", &self.wallet_id);
+            s.condition("transaction_id", &self.transaction_id);
+            s.condition("account_type", &self.account_type);
+            s.condition("account_code", &self.account_code);
             s.end()
         }
     }
@@ -2506,15 +2467,12 @@ pub mod ledger {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.wallet_id = map.next_value()?,
-                1 => self.transaction_id = map.next_value()?,
-                2 => self.account_type = map.next_value()?,
-                3 => self.account_code = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.wallet_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.transaction_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.account_type),
+                3 => ::hubgen_runtime::de::value(map, &mut self.account_code),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `ledger` can be ordered by: the primary key or an indexed column.

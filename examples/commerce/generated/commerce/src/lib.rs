@@ -1669,15 +1669,14 @@ pub mod tenant {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Tenant", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("domain", &self.domain)?;
-            s.serialize_field("subscription_tier", &self.subscription_tier)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Tenant", 7usize);
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("domain", &self.domain);
+            s.field("subscription_tier", &self.subscription_tier);
+            s.field("is_active", &self.is_active);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1710,18 +1709,15 @@ pub mod tenant {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.domain = map.next_value()?,
-                    3 => self.subscription_tier = Some(map.next_value()?),
-                    4 => self.is_active = Some(map.next_value()?),
-                    5 => self.created_at = Some(map.next_value()?),
-                    6 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.domain),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.subscription_tier),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.is_active),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Tenant {
@@ -1793,15 +1789,18 @@ pub mod tenant {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenant", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("domain", &self.domain)?;
-            s.serialize_field("subscription_tier", &self.subscription_tier)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenant",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("domain", &self.domain);
+            s.field("subscription_tier", &self.subscription_tier);
+            s.field("is_active", &self.is_active);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -1834,18 +1833,15 @@ pub mod tenant {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.domain = map.next_value()?,
-                    3 => self.subscription_tier = map.next_value()?,
-                    4 => self.is_active = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.domain),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.subscription_tier),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenant {
@@ -1924,29 +1920,24 @@ pub mod tenant {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.name.is_some(),
-                            self.domain.is_some(),
-                            self.subscription_tier.is_some(),
-                            self.is_active.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "domain", &self.domain)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "subscription_tier",
-                &self.subscription_tier,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.name.is_some(),
+                        self.domain.is_some(),
+                        self.subscription_tier.is_some(),
+                        self.is_active.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("domain", &self.domain);
+            s.set("subscription_tier", &self.subscription_tier);
+            s.set("is_active", &self.is_active);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -1973,16 +1964,13 @@ pub mod tenant {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.domain = Some(map.next_value()?),
-                2 => self.subscription_tier = map.next_value()?,
-                3 => self.is_active = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::some(map, &mut self.domain),
+                2 => ::hubgen_runtime::de::value(map, &mut self.subscription_tier),
+                3 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantPatch {
@@ -2005,8 +1993,11 @@ pub mod tenant {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("TenantFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -2026,8 +2017,7 @@ pub mod tenant {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `tenant` can be ordered by: the primary key or an indexed column.
@@ -2234,15 +2224,14 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("User", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("is_seller", &self.is_seller)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_deleted", &self.is_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "User", 7usize);
+            s.field("id", &self.id);
+            s.field("email", &self.email);
+            s.field("is_seller", &self.is_seller);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_deleted", &self.is_deleted);
             s.end()
         }
     }
@@ -2275,18 +2264,15 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.email = Some(map.next_value()?),
-                    2 => self.is_seller = Some(map.next_value()?),
-                    3 => self.tenant_id = map.next_value()?,
-                    4 => self.created_at = Some(map.next_value()?),
-                    5 => self.updated_at = Some(map.next_value()?),
-                    6 => self.is_deleted = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.is_seller),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.is_deleted),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for User {
@@ -2355,14 +2341,17 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUser", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("is_seller", &self.is_seller)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUser",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("email", &self.email);
+            s.field("is_seller", &self.is_seller);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -2393,17 +2382,14 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.email = Some(map.next_value()?),
-                    2 => self.is_seller = map.next_value()?,
-                    3 => self.tenant_id = map.next_value()?,
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.is_seller),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUser {
@@ -2474,23 +2460,22 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.email.is_some(),
-                            self.is_seller.is_some(),
-                            self.tenant_id.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_seller", &self.is_seller)?;
-            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.email.is_some(),
+                        self.is_seller.is_some(),
+                        self.tenant_id.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("email", &self.email);
+            s.set("is_seller", &self.is_seller);
+            s.set("tenant_id", &self.tenant_id);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2516,15 +2501,12 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.email = map.next_value()?,
-                1 => self.is_seller = map.next_value()?,
-                2 => self.tenant_id = Some(map.next_value()?),
-                3 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.email),
+                1 => ::hubgen_runtime::de::value(map, &mut self.is_seller),
+                2 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserPatch {
@@ -2554,17 +2536,13 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserFilter",
-                    1usize
-                        + ::hubgen_runtime::ser::written(
-                            &[!self.tenant_id.matches_all()],
-                        ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserFilter",
+                1usize + ::hubgen_runtime::ser::written(&[!self.tenant_id.matches_all()]),
+            );
+            s.condition("tenant_id", &self.tenant_id);
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -2585,13 +2563,10 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.tenant_id = map.next_value()?,
-                1 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
@@ -2833,15 +2808,18 @@ pub mod buyer_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("BuyerProfile", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("preferred_language", &self.preferred_language)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_deleted", &self.is_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "BuyerProfile",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("preferred_language", &self.preferred_language);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_deleted", &self.is_deleted);
             s.end()
         }
     }
@@ -2878,20 +2856,17 @@ pub mod buyer_profile {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.phone_number = map.next_value()?,
-                    4 => self.full_name = map.next_value()?,
-                    5 => self.preferred_language = Some(map.next_value()?),
-                    6 => self.created_at = Some(map.next_value()?),
-                    7 => self.updated_at = Some(map.next_value()?),
-                    8 => self.is_deleted = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.phone_number),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.full_name),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.preferred_language),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.is_deleted),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for BuyerProfile {
@@ -2985,13 +2960,16 @@ pub mod buyer_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewBuyerProfile", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("preferred_language", &self.preferred_language)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewBuyerProfile",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("preferred_language", &self.preferred_language);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -3024,18 +3002,15 @@ pub mod buyer_profile {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.phone_number = map.next_value()?,
-                    3 => self.full_name = map.next_value()?,
-                    4 => self.preferred_language = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.phone_number),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.full_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.preferred_language),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewBuyerProfile {
@@ -3126,25 +3101,20 @@ pub mod buyer_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "BuyerProfilePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.preferred_language.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "preferred_language",
-                &self.preferred_language,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "BuyerProfilePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.preferred_language.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("preferred_language", &self.preferred_language);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -3171,16 +3141,13 @@ pub mod buyer_profile {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.phone_number = Some(map.next_value()?),
-                2 => self.full_name = Some(map.next_value()?),
-                3 => self.preferred_language = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.phone_number),
+                2 => ::hubgen_runtime::de::some(map, &mut self.full_name),
+                3 => ::hubgen_runtime::de::value(map, &mut self.preferred_language),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl BuyerProfilePatch {
@@ -3211,9 +3178,12 @@ pub mod buyer_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("BuyerProfileFilter", 1usize)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "BuyerProfileFilter",
+                1usize,
+            );
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -3234,12 +3204,9 @@ pub mod buyer_profile {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `buyer_profile` can be ordered by: the primary key or an indexed column.
@@ -3471,16 +3438,19 @@ pub mod seller_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("SellerProfile", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("business_name", &self.business_name)?;
-            s.serialize_field("business_type", &self.business_type)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_deleted", &self.is_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SellerProfile",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("business_name", &self.business_name);
+            s.field("business_type", &self.business_type);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_deleted", &self.is_deleted);
             s.end()
         }
     }
@@ -3517,20 +3487,17 @@ pub mod seller_profile {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.business_name = Some(map.next_value()?),
-                    4 => self.business_type = map.next_value()?,
-                    5 => self.phone_number = map.next_value()?,
-                    6 => self.created_at = Some(map.next_value()?),
-                    7 => self.updated_at = Some(map.next_value()?),
-                    8 => self.is_deleted = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.business_name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.business_type),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.phone_number),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.is_deleted),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for SellerProfile {
@@ -3621,14 +3588,17 @@ pub mod seller_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewSellerProfile", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("business_name", &self.business_name)?;
-            s.serialize_field("business_type", &self.business_type)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewSellerProfile",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("business_name", &self.business_name);
+            s.field("business_type", &self.business_type);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -3661,18 +3631,15 @@ pub mod seller_profile {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.business_name = Some(map.next_value()?),
-                    3 => self.business_type = map.next_value()?,
-                    4 => self.phone_number = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.business_name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.business_type),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.phone_number),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewSellerProfile {
@@ -3768,23 +3735,22 @@ pub mod seller_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "SellerProfilePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.business_name.is_some(),
-                            self.business_type.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "business_name", &self.business_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "business_type", &self.business_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SellerProfilePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.business_name.is_some(),
+                        self.business_type.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("business_name", &self.business_name);
+            s.set("business_type", &self.business_type);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -3811,16 +3777,13 @@ pub mod seller_profile {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.business_name = map.next_value()?,
-                2 => self.business_type = Some(map.next_value()?),
-                3 => self.phone_number = Some(map.next_value()?),
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.business_name),
+                2 => ::hubgen_runtime::de::some(map, &mut self.business_type),
+                3 => ::hubgen_runtime::de::some(map, &mut self.phone_number),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl SellerProfilePatch {
@@ -3851,9 +3814,12 @@ pub mod seller_profile {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("SellerProfileFilter", 1usize)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SellerProfileFilter",
+                1usize,
+            );
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -3874,12 +3840,9 @@ pub mod seller_profile {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `seller_profile` can be ordered by: the primary key or an indexed column.
@@ -4093,15 +4056,18 @@ pub mod team_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("TeamMember", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("permissions", &self.permissions)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TeamMember",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("role", &self.role);
+            s.field("permissions", &self.permissions);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -4134,18 +4100,15 @@ pub mod team_members {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.role = Some(map.next_value()?),
-                    4 => self.permissions = Some(map.next_value()?),
-                    5 => self.created_at = Some(map.next_value()?),
-                    6 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.role),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.permissions),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for TeamMember {
@@ -4217,14 +4180,17 @@ pub mod team_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTeamMember", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("permissions", &self.permissions)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTeamMember",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("role", &self.role);
+            s.field("permissions", &self.permissions);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -4255,17 +4221,14 @@ pub mod team_members {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.role = map.next_value()?,
-                    3 => self.permissions = map.next_value()?,
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.role),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.permissions),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTeamMember {
@@ -4335,23 +4298,22 @@ pub mod team_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TeamMemberPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.role.is_some(),
-                            self.permissions.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
-            ::hubgen_runtime::ser::set(&mut s, "permissions", &self.permissions)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TeamMemberPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.role.is_some(),
+                        self.permissions.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("role", &self.role);
+            s.set("permissions", &self.permissions);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -4377,15 +4339,12 @@ pub mod team_members {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.role = map.next_value()?,
-                2 => self.permissions = map.next_value()?,
-                3 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.role),
+                2 => ::hubgen_runtime::de::value(map, &mut self.permissions),
+                3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TeamMemberPatch {
@@ -4404,8 +4363,11 @@ pub mod team_members {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("TeamMemberFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TeamMemberFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -4425,8 +4387,7 @@ pub mod team_members {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `team_members` can be ordered by: the primary key or an indexed column.
@@ -4633,17 +4594,20 @@ pub mod team_invites {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("TeamInvite", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("expires_at", &self.expires_at)?;
-            s.serialize_field("created_by", &self.created_by)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TeamInvite",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("email", &self.email);
+            s.field("role", &self.role);
+            s.field("status", &self.status);
+            s.field("expires_at", &self.expires_at);
+            s.field("created_by", &self.created_by);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -4680,20 +4644,17 @@ pub mod team_invites {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.email = Some(map.next_value()?),
-                    3 => self.role = Some(map.next_value()?),
-                    4 => self.status = Some(map.next_value()?),
-                    5 => self.expires_at = Some(map.next_value()?),
-                    6 => self.created_by = Some(map.next_value()?),
-                    7 => self.created_at = Some(map.next_value()?),
-                    8 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.role),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.expires_at),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_by),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for TeamInvite {
@@ -4773,16 +4734,19 @@ pub mod team_invites {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTeamInvite", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("expires_at", &self.expires_at)?;
-            s.serialize_field("created_by", &self.created_by)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTeamInvite",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("email", &self.email);
+            s.field("role", &self.role);
+            s.field("status", &self.status);
+            s.field("expires_at", &self.expires_at);
+            s.field("created_by", &self.created_by);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -4817,19 +4781,16 @@ pub mod team_invites {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.email = Some(map.next_value()?),
-                    2 => self.role = map.next_value()?,
-                    3 => self.status = map.next_value()?,
-                    4 => self.expires_at = Some(map.next_value()?),
-                    5 => self.created_by = Some(map.next_value()?),
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.role),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.expires_at),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.created_by),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTeamInvite {
@@ -4930,27 +4891,26 @@ pub mod team_invites {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TeamInvitePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.email.is_some(),
-                            self.role.is_some(),
-                            self.status.is_some(),
-                            self.expires_at.is_some(),
-                            self.created_by.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "expires_at", &self.expires_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_by", &self.created_by)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TeamInvitePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.email.is_some(),
+                        self.role.is_some(),
+                        self.status.is_some(),
+                        self.expires_at.is_some(),
+                        self.created_by.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("email", &self.email);
+            s.set("role", &self.role);
+            s.set("status", &self.status);
+            s.set("expires_at", &self.expires_at);
+            s.set("created_by", &self.created_by);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -4978,17 +4938,14 @@ pub mod team_invites {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.email = map.next_value()?,
-                1 => self.role = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.expires_at = map.next_value()?,
-                4 => self.created_by = map.next_value()?,
-                5 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.email),
+                1 => ::hubgen_runtime::de::value(map, &mut self.role),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::value(map, &mut self.expires_at),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_by),
+                5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TeamInvitePatch {
@@ -5018,8 +4975,11 @@ pub mod team_invites {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("TeamInviteFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TeamInviteFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -5039,8 +4999,7 @@ pub mod team_invites {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `team_invites` can be ordered by: the primary key or an indexed column.
@@ -5233,20 +5192,23 @@ pub mod products {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Product", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("price", &self.price)?;
-            s.serialize_field("inventory_count", &self.inventory_count)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_deleted", &self.is_deleted)?;
-            s.serialize_field("version", &self.version)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Product",
+                12usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("seller_id", &self.seller_id);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("price", &self.price);
+            s.field("inventory_count", &self.inventory_count);
+            s.field("is_active", &self.is_active);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_deleted", &self.is_deleted);
+            s.field("version", &self.version);
             s.end()
         }
     }
@@ -5289,23 +5251,20 @@ pub mod products {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.seller_id = Some(map.next_value()?),
-                    3 => self.name = Some(map.next_value()?),
-                    4 => self.description = map.next_value()?,
-                    5 => self.price = Some(map.next_value()?),
-                    6 => self.inventory_count = Some(map.next_value()?),
-                    7 => self.is_active = Some(map.next_value()?),
-                    8 => self.created_at = Some(map.next_value()?),
-                    9 => self.updated_at = Some(map.next_value()?),
-                    10 => self.is_deleted = Some(map.next_value()?),
-                    11 => self.version = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.price),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.inventory_count),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.is_active),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    10 => ::hubgen_runtime::de::some(map, &mut self.is_deleted),
+                    11 => ::hubgen_runtime::de::some(map, &mut self.version),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Product {
@@ -5397,17 +5356,20 @@ pub mod products {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewProduct", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("price", &self.price)?;
-            s.serialize_field("inventory_count", &self.inventory_count)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewProduct",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("seller_id", &self.seller_id);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("price", &self.price);
+            s.field("inventory_count", &self.inventory_count);
+            s.field("is_active", &self.is_active);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -5444,20 +5406,17 @@ pub mod products {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.seller_id = Some(map.next_value()?),
-                    2 => self.name = Some(map.next_value()?),
-                    3 => self.description = map.next_value()?,
-                    4 => self.price = Some(map.next_value()?),
-                    5 => self.inventory_count = map.next_value()?,
-                    6 => self.is_active = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.price),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.inventory_count),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewProduct {
@@ -5555,33 +5514,28 @@ pub mod products {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ProductPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.seller_id.is_some(),
-                            self.name.is_some(),
-                            self.description.is_some(),
-                            self.price.is_some(),
-                            self.inventory_count.is_some(),
-                            self.is_active.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "price", &self.price)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "inventory_count",
-                &self.inventory_count,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ProductPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.seller_id.is_some(),
+                        self.name.is_some(),
+                        self.description.is_some(),
+                        self.price.is_some(),
+                        self.inventory_count.is_some(),
+                        self.is_active.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("seller_id", &self.seller_id);
+            s.set("name", &self.name);
+            s.set("description", &self.description);
+            s.set("price", &self.price);
+            s.set("inventory_count", &self.inventory_count);
+            s.set("is_active", &self.is_active);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -5610,18 +5564,15 @@ pub mod products {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.seller_id = map.next_value()?,
-                1 => self.name = map.next_value()?,
-                2 => self.description = Some(map.next_value()?),
-                3 => self.price = map.next_value()?,
-                4 => self.inventory_count = map.next_value()?,
-                5 => self.is_active = map.next_value()?,
-                6 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.seller_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.name),
+                2 => ::hubgen_runtime::de::some(map, &mut self.description),
+                3 => ::hubgen_runtime::de::value(map, &mut self.price),
+                4 => ::hubgen_runtime::de::value(map, &mut self.inventory_count),
+                5 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ProductPatch {
@@ -5651,17 +5602,13 @@ pub mod products {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ProductFilter",
-                    1usize
-                        + ::hubgen_runtime::ser::written(
-                            &[!self.seller_id.matches_all()],
-                        ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "seller_id", &self.seller_id)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ProductFilter",
+                1usize + ::hubgen_runtime::ser::written(&[!self.seller_id.matches_all()]),
+            );
+            s.condition("seller_id", &self.seller_id);
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -5682,13 +5629,10 @@ pub mod products {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.seller_id = map.next_value()?,
-                1 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.seller_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `products` can be ordered by: the primary key or an indexed column.
@@ -5934,20 +5878,19 @@ pub mod orders {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Order", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("product_id", &self.product_id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("customer_id", &self.customer_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("channel", &self.channel)?;
-            s.serialize_field("total_amount", &self.total_amount)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_deleted", &self.is_deleted)?;
-            s.serialize_field("version", &self.version)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Order", 12usize);
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("product_id", &self.product_id);
+            s.field("seller_id", &self.seller_id);
+            s.field("customer_id", &self.customer_id);
+            s.field("status", &self.status);
+            s.field("channel", &self.channel);
+            s.field("total_amount", &self.total_amount);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_deleted", &self.is_deleted);
+            s.field("version", &self.version);
             s.end()
         }
     }
@@ -5990,23 +5933,20 @@ pub mod orders {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.product_id = map.next_value()?,
-                    3 => self.seller_id = Some(map.next_value()?),
-                    4 => self.customer_id = Some(map.next_value()?),
-                    5 => self.status = Some(map.next_value()?),
-                    6 => self.channel = Some(map.next_value()?),
-                    7 => self.total_amount = Some(map.next_value()?),
-                    8 => self.created_at = Some(map.next_value()?),
-                    9 => self.updated_at = Some(map.next_value()?),
-                    10 => self.is_deleted = Some(map.next_value()?),
-                    11 => self.version = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.product_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.customer_id),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.channel),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.total_amount),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    10 => ::hubgen_runtime::de::some(map, &mut self.is_deleted),
+                    11 => ::hubgen_runtime::de::some(map, &mut self.version),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Order {
@@ -6101,17 +6041,20 @@ pub mod orders {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewOrder", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("product_id", &self.product_id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("customer_id", &self.customer_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("channel", &self.channel)?;
-            s.serialize_field("total_amount", &self.total_amount)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewOrder",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("product_id", &self.product_id);
+            s.field("seller_id", &self.seller_id);
+            s.field("customer_id", &self.customer_id);
+            s.field("status", &self.status);
+            s.field("channel", &self.channel);
+            s.field("total_amount", &self.total_amount);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -6148,20 +6091,17 @@ pub mod orders {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.product_id = map.next_value()?,
-                    2 => self.seller_id = Some(map.next_value()?),
-                    3 => self.customer_id = Some(map.next_value()?),
-                    4 => self.status = map.next_value()?,
-                    5 => self.channel = Some(map.next_value()?),
-                    6 => self.total_amount = Some(map.next_value()?),
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.product_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.customer_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.channel),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.total_amount),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewOrder {
@@ -6266,29 +6206,28 @@ pub mod orders {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "OrderPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.product_id.is_some(),
-                            self.seller_id.is_some(),
-                            self.customer_id.is_some(),
-                            self.status.is_some(),
-                            self.channel.is_some(),
-                            self.total_amount.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "product_id", &self.product_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "customer_id", &self.customer_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "channel", &self.channel)?;
-            ::hubgen_runtime::ser::set(&mut s, "total_amount", &self.total_amount)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.product_id.is_some(),
+                        self.seller_id.is_some(),
+                        self.customer_id.is_some(),
+                        self.status.is_some(),
+                        self.channel.is_some(),
+                        self.total_amount.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("product_id", &self.product_id);
+            s.set("seller_id", &self.seller_id);
+            s.set("customer_id", &self.customer_id);
+            s.set("status", &self.status);
+            s.set("channel", &self.channel);
+            s.set("total_amount", &self.total_amount);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -6317,18 +6256,15 @@ pub mod orders {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.product_id = Some(map.next_value()?),
-                1 => self.seller_id = map.next_value()?,
-                2 => self.customer_id = map.next_value()?,
-                3 => self.status = map.next_value()?,
-                4 => self.channel = map.next_value()?,
-                5 => self.total_amount = map.next_value()?,
-                6 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::some(map, &mut self.product_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.seller_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.customer_id),
+                3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                4 => ::hubgen_runtime::de::value(map, &mut self.channel),
+                5 => ::hubgen_runtime::de::value(map, &mut self.total_amount),
+                6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl OrderPatch {
@@ -6368,23 +6304,22 @@ pub mod orders {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "OrderFilter",
-                    1usize
-                        + ::hubgen_runtime::ser::written(
-                            &[
-                                !self.customer_id.matches_all(),
-                                !self.seller_id.matches_all(),
-                                !self.status.matches_all(),
-                            ],
-                        ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "customer_id", &self.customer_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "seller_id", &self.seller_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderFilter",
+                1usize
+                    + ::hubgen_runtime::ser::written(
+                        &[
+                            !self.customer_id.matches_all(),
+                            !self.seller_id.matches_all(),
+                            !self.status.matches_all(),
+                        ],
+                    ),
+            );
+            s.condition("customer_id", &self.customer_id);
+            s.condition("seller_id", &self.seller_id);
+            s.condition("status", &self.status);
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -6410,15 +6345,12 @@ pub mod orders {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.customer_id = map.next_value()?,
-                1 => self.seller_id = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.customer_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.seller_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `orders` can be ordered by: the primary key or an indexed column.
@@ -6688,15 +6620,18 @@ pub mod order_items {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("OrderItem", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("product_id", &self.product_id)?;
-            s.serialize_field("quantity", &self.quantity)?;
-            s.serialize_field("unit_price", &self.unit_price)?;
-            s.serialize_field("subtotal", &self.subtotal)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderItem",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("order_id", &self.order_id);
+            s.field("product_id", &self.product_id);
+            s.field("quantity", &self.quantity);
+            s.field("unit_price", &self.unit_price);
+            s.field("subtotal", &self.subtotal);
             s.end()
         }
     }
@@ -6729,18 +6664,15 @@ pub mod order_items {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.order_id = Some(map.next_value()?),
-                    3 => self.product_id = Some(map.next_value()?),
-                    4 => self.quantity = Some(map.next_value()?),
-                    5 => self.unit_price = Some(map.next_value()?),
-                    6 => self.subtotal = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.order_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.product_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.quantity),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.unit_price),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.subtotal),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for OrderItem {
@@ -6803,13 +6735,16 @@ pub mod order_items {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewOrderItem", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("product_id", &self.product_id)?;
-            s.serialize_field("quantity", &self.quantity)?;
-            s.serialize_field("unit_price", &self.unit_price)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewOrderItem",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("order_id", &self.order_id);
+            s.field("product_id", &self.product_id);
+            s.field("quantity", &self.quantity);
+            s.field("unit_price", &self.unit_price);
             s.end()
         }
     }
@@ -6838,16 +6773,13 @@ pub mod order_items {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.order_id = Some(map.next_value()?),
-                    2 => self.product_id = Some(map.next_value()?),
-                    3 => self.quantity = Some(map.next_value()?),
-                    4 => self.unit_price = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.order_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.product_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.quantity),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.unit_price),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewOrderItem {
@@ -6926,23 +6858,22 @@ pub mod order_items {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "OrderItemPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.order_id.is_some(),
-                            self.product_id.is_some(),
-                            self.quantity.is_some(),
-                            self.unit_price.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "product_id", &self.product_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "quantity", &self.quantity)?;
-            ::hubgen_runtime::ser::set(&mut s, "unit_price", &self.unit_price)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderItemPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.order_id.is_some(),
+                        self.product_id.is_some(),
+                        self.quantity.is_some(),
+                        self.unit_price.is_some(),
+                    ],
+                ),
+            );
+            s.set("order_id", &self.order_id);
+            s.set("product_id", &self.product_id);
+            s.set("quantity", &self.quantity);
+            s.set("unit_price", &self.unit_price);
             s.end()
         }
     }
@@ -6968,15 +6899,12 @@ pub mod order_items {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.order_id = map.next_value()?,
-                1 => self.product_id = map.next_value()?,
-                2 => self.quantity = map.next_value()?,
-                3 => self.unit_price = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.order_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.product_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.quantity),
+                3 => ::hubgen_runtime::de::value(map, &mut self.unit_price),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl OrderItemPatch {
@@ -7001,13 +6929,12 @@ pub mod order_items {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "OrderItemFilter",
-                    ::hubgen_runtime::ser::written(&[!self.product_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "product_id", &self.product_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderItemFilter",
+                ::hubgen_runtime::ser::written(&[!self.product_id.matches_all()]),
+            );
+            s.condition("product_id", &self.product_id);
             s.end()
         }
     }
@@ -7028,12 +6955,9 @@ pub mod order_items {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.product_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.product_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `order_items` can be ordered by: the primary key or an indexed column.
@@ -7227,18 +7151,21 @@ pub mod order_returns {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("OrderReturn", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("reason", &self.reason)?;
-            s.serialize_field("approved_by", &self.approved_by)?;
-            s.serialize_field("return_date", &self.return_date)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("version", &self.version)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderReturn",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("order_id", &self.order_id);
+            s.field("status", &self.status);
+            s.field("reason", &self.reason);
+            s.field("approved_by", &self.approved_by);
+            s.field("return_date", &self.return_date);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("version", &self.version);
             s.end()
         }
     }
@@ -7277,21 +7204,18 @@ pub mod order_returns {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.order_id = Some(map.next_value()?),
-                    3 => self.status = Some(map.next_value()?),
-                    4 => self.reason = map.next_value()?,
-                    5 => self.approved_by = map.next_value()?,
-                    6 => self.return_date = map.next_value()?,
-                    7 => self.created_at = Some(map.next_value()?),
-                    8 => self.updated_at = Some(map.next_value()?),
-                    9 => self.version = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.order_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.reason),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.approved_by),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.return_date),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.version),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for OrderReturn {
@@ -7374,16 +7298,19 @@ pub mod order_returns {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewOrderReturn", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("reason", &self.reason)?;
-            s.serialize_field("approved_by", &self.approved_by)?;
-            s.serialize_field("return_date", &self.return_date)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewOrderReturn",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("order_id", &self.order_id);
+            s.field("status", &self.status);
+            s.field("reason", &self.reason);
+            s.field("approved_by", &self.approved_by);
+            s.field("return_date", &self.return_date);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -7418,19 +7345,16 @@ pub mod order_returns {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.order_id = Some(map.next_value()?),
-                    2 => self.status = map.next_value()?,
-                    3 => self.reason = map.next_value()?,
-                    4 => self.approved_by = map.next_value()?,
-                    5 => self.return_date = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.order_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.reason),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.approved_by),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.return_date),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewOrderReturn {
@@ -7524,27 +7448,26 @@ pub mod order_returns {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "OrderReturnPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.order_id.is_some(),
-                            self.status.is_some(),
-                            self.reason.is_some(),
-                            self.approved_by.is_some(),
-                            self.return_date.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "reason", &self.reason)?;
-            ::hubgen_runtime::ser::set(&mut s, "approved_by", &self.approved_by)?;
-            ::hubgen_runtime::ser::set(&mut s, "return_date", &self.return_date)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderReturnPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.order_id.is_some(),
+                        self.status.is_some(),
+                        self.reason.is_some(),
+                        self.approved_by.is_some(),
+                        self.return_date.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("order_id", &self.order_id);
+            s.set("status", &self.status);
+            s.set("reason", &self.reason);
+            s.set("approved_by", &self.approved_by);
+            s.set("return_date", &self.return_date);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -7572,17 +7495,14 @@ pub mod order_returns {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.order_id = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                2 => self.reason = Some(map.next_value()?),
-                3 => self.approved_by = Some(map.next_value()?),
-                4 => self.return_date = Some(map.next_value()?),
-                5 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.order_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                2 => ::hubgen_runtime::de::some(map, &mut self.reason),
+                3 => ::hubgen_runtime::de::some(map, &mut self.approved_by),
+                4 => ::hubgen_runtime::de::some(map, &mut self.return_date),
+                5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl OrderReturnPatch {
@@ -7611,8 +7531,11 @@ pub mod order_returns {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("OrderReturnFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderReturnFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -7632,8 +7555,7 @@ pub mod order_returns {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `order_returns` can be ordered by: the primary key or an indexed column.
@@ -7848,13 +7770,16 @@ pub mod order_channel_meta {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("OrderChannelMeta", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("channel_type", &self.channel_type)?;
-            s.serialize_field("channel_data", &self.channel_data)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderChannelMeta",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("order_id", &self.order_id);
+            s.field("channel_type", &self.channel_type);
+            s.field("channel_data", &self.channel_data);
             s.end()
         }
     }
@@ -7883,16 +7808,13 @@ pub mod order_channel_meta {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.order_id = Some(map.next_value()?),
-                    3 => self.channel_type = Some(map.next_value()?),
-                    4 => self.channel_data = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.order_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.channel_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.channel_data),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for OrderChannelMeta {
@@ -7950,12 +7872,15 @@ pub mod order_channel_meta {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewOrderChannelMeta", 4usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("channel_type", &self.channel_type)?;
-            s.serialize_field("channel_data", &self.channel_data)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewOrderChannelMeta",
+                4usize,
+            );
+            s.field("id", &self.id);
+            s.field("order_id", &self.order_id);
+            s.field("channel_type", &self.channel_type);
+            s.field("channel_data", &self.channel_data);
             s.end()
         }
     }
@@ -7982,15 +7907,12 @@ pub mod order_channel_meta {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.order_id = Some(map.next_value()?),
-                    2 => self.channel_type = Some(map.next_value()?),
-                    3 => self.channel_data = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.order_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.channel_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.channel_data),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewOrderChannelMeta {
@@ -8056,21 +7978,20 @@ pub mod order_channel_meta {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "OrderChannelMetaPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.order_id.is_some(),
-                            self.channel_type.is_some(),
-                            self.channel_data.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "channel_type", &self.channel_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "channel_data", &self.channel_data)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderChannelMetaPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.order_id.is_some(),
+                        self.channel_type.is_some(),
+                        self.channel_data.is_some(),
+                    ],
+                ),
+            );
+            s.set("order_id", &self.order_id);
+            s.set("channel_type", &self.channel_type);
+            s.set("channel_data", &self.channel_data);
             s.end()
         }
     }
@@ -8095,14 +8016,11 @@ pub mod order_channel_meta {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.order_id = map.next_value()?,
-                1 => self.channel_type = map.next_value()?,
-                2 => self.channel_data = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.order_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.channel_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.channel_data),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl OrderChannelMetaPatch {
@@ -8124,8 +8042,11 @@ pub mod order_channel_meta {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("OrderChannelMetaFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "OrderChannelMetaFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -8145,8 +8066,7 @@ pub mod order_channel_meta {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `order_channel_meta` can be ordered by: the primary key or an indexed column.
@@ -8372,19 +8292,22 @@ pub mod address_book {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("AddressBook", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("address_type", &self.address_type)?;
-            s.serialize_field("is_default", &self.is_default)?;
-            s.serialize_field("city", &self.city)?;
-            s.serialize_field("state", &self.state)?;
-            s.serialize_field("country", &self.country)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_deleted", &self.is_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AddressBook",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("address_type", &self.address_type);
+            s.field("is_default", &self.is_default);
+            s.field("city", &self.city);
+            s.field("state", &self.state);
+            s.field("country", &self.country);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_deleted", &self.is_deleted);
             s.end()
         }
     }
@@ -8429,24 +8352,21 @@ pub mod address_book {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.address_type = Some(map.next_value()?),
-                    4 => self.is_default = Some(map.next_value()?),
-                    5 => self.recipient_name = Some(map.next_value()?),
-                    6 => self.street_address = Some(map.next_value()?),
-                    7 => self.city = Some(map.next_value()?),
-                    8 => self.state = map.next_value()?,
-                    9 => self.country = Some(map.next_value()?),
-                    10 => self.created_at = Some(map.next_value()?),
-                    11 => self.updated_at = Some(map.next_value()?),
-                    12 => self.is_deleted = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.address_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.is_default),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.recipient_name),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.street_address),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.city),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.state),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.country),
+                    10 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    11 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    12 => ::hubgen_runtime::de::some(map, &mut self.is_deleted),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for AddressBook {
@@ -8561,17 +8481,20 @@ pub mod address_book {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewAddressBook", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("address_type", &self.address_type)?;
-            s.serialize_field("is_default", &self.is_default)?;
-            s.serialize_field("city", &self.city)?;
-            s.serialize_field("state", &self.state)?;
-            s.serialize_field("country", &self.country)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewAddressBook",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("address_type", &self.address_type);
+            s.field("is_default", &self.is_default);
+            s.field("city", &self.city);
+            s.field("state", &self.state);
+            s.field("country", &self.country);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -8612,22 +8535,19 @@ pub mod address_book {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.address_type = map.next_value()?,
-                    3 => self.is_default = map.next_value()?,
-                    4 => self.recipient_name = Some(map.next_value()?),
-                    5 => self.street_address = Some(map.next_value()?),
-                    6 => self.city = Some(map.next_value()?),
-                    7 => self.state = map.next_value()?,
-                    8 => self.country = Some(map.next_value()?),
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.address_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.is_default),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.recipient_name),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.street_address),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.city),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.state),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.country),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewAddressBook {
@@ -8764,29 +8684,28 @@ pub mod address_book {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AddressBookPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.address_type.is_some(),
-                            self.is_default.is_some(),
-                            self.city.is_some(),
-                            self.state.is_some(),
-                            self.country.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "address_type", &self.address_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_default", &self.is_default)?;
-            ::hubgen_runtime::ser::set(&mut s, "city", &self.city)?;
-            ::hubgen_runtime::ser::set(&mut s, "state", &self.state)?;
-            ::hubgen_runtime::ser::set(&mut s, "country", &self.country)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AddressBookPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.address_type.is_some(),
+                        self.is_default.is_some(),
+                        self.city.is_some(),
+                        self.state.is_some(),
+                        self.country.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("address_type", &self.address_type);
+            s.set("is_default", &self.is_default);
+            s.set("city", &self.city);
+            s.set("state", &self.state);
+            s.set("country", &self.country);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -8817,20 +8736,17 @@ pub mod address_book {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.address_type = map.next_value()?,
-                2 => self.is_default = map.next_value()?,
-                3 => self.recipient_name = map.next_value()?,
-                4 => self.street_address = map.next_value()?,
-                5 => self.city = map.next_value()?,
-                6 => self.state = Some(map.next_value()?),
-                7 => self.country = map.next_value()?,
-                8 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.address_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.is_default),
+                3 => ::hubgen_runtime::de::value(map, &mut self.recipient_name),
+                4 => ::hubgen_runtime::de::value(map, &mut self.street_address),
+                5 => ::hubgen_runtime::de::value(map, &mut self.city),
+                6 => ::hubgen_runtime::de::some(map, &mut self.state),
+                7 => ::hubgen_runtime::de::value(map, &mut self.country),
+                8 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl AddressBookPatch {
@@ -8863,9 +8779,12 @@ pub mod address_book {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("AddressBookFilter", 1usize)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AddressBookFilter",
+                1usize,
+            );
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -8886,12 +8805,9 @@ pub mod address_book {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `address_book` can be ordered by: the primary key or an indexed column.
@@ -9119,18 +9035,21 @@ pub mod saved_payment_method {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("SavedPaymentMethod", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("payment_type", &self.payment_type)?;
-            s.serialize_field("is_default", &self.is_default)?;
-            s.serialize_field("expiry_month", &self.expiry_month)?;
-            s.serialize_field("expiry_year", &self.expiry_year)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_deleted", &self.is_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SavedPaymentMethod",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("payment_type", &self.payment_type);
+            s.field("is_default", &self.is_default);
+            s.field("expiry_month", &self.expiry_month);
+            s.field("expiry_year", &self.expiry_year);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_deleted", &self.is_deleted);
             s.end()
         }
     }
@@ -9171,22 +9090,19 @@ pub mod saved_payment_method {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.payment_type = Some(map.next_value()?),
-                    4 => self.is_default = Some(map.next_value()?),
-                    5 => self.card_last_four = map.next_value()?,
-                    6 => self.expiry_month = map.next_value()?,
-                    7 => self.expiry_year = map.next_value()?,
-                    8 => self.created_at = Some(map.next_value()?),
-                    9 => self.updated_at = Some(map.next_value()?),
-                    10 => self.is_deleted = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.payment_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.is_default),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.card_last_four),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.expiry_month),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.expiry_year),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    10 => ::hubgen_runtime::de::some(map, &mut self.is_deleted),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethod {
@@ -9290,16 +9206,19 @@ pub mod saved_payment_method {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewSavedPaymentMethod", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("payment_type", &self.payment_type)?;
-            s.serialize_field("is_default", &self.is_default)?;
-            s.serialize_field("expiry_month", &self.expiry_month)?;
-            s.serialize_field("expiry_year", &self.expiry_year)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewSavedPaymentMethod",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("payment_type", &self.payment_type);
+            s.field("is_default", &self.is_default);
+            s.field("expiry_month", &self.expiry_month);
+            s.field("expiry_year", &self.expiry_year);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -9336,20 +9255,17 @@ pub mod saved_payment_method {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.payment_type = Some(map.next_value()?),
-                    3 => self.is_default = map.next_value()?,
-                    4 => self.card_last_four = map.next_value()?,
-                    5 => self.expiry_month = map.next_value()?,
-                    6 => self.expiry_year = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.payment_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.is_default),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.card_last_four),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.expiry_month),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.expiry_year),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewSavedPaymentMethod {
@@ -9456,27 +9372,26 @@ pub mod saved_payment_method {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "SavedPaymentMethodPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.payment_type.is_some(),
-                            self.is_default.is_some(),
-                            self.expiry_month.is_some(),
-                            self.expiry_year.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "payment_type", &self.payment_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_default", &self.is_default)?;
-            ::hubgen_runtime::ser::set(&mut s, "expiry_month", &self.expiry_month)?;
-            ::hubgen_runtime::ser::set(&mut s, "expiry_year", &self.expiry_year)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SavedPaymentMethodPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.payment_type.is_some(),
+                        self.is_default.is_some(),
+                        self.expiry_month.is_some(),
+                        self.expiry_year.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("payment_type", &self.payment_type);
+            s.set("is_default", &self.is_default);
+            s.set("expiry_month", &self.expiry_month);
+            s.set("expiry_year", &self.expiry_year);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -9505,18 +9420,15 @@ pub mod saved_payment_method {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.payment_type = map.next_value()?,
-                2 => self.is_default = map.next_value()?,
-                3 => self.card_last_four = Some(map.next_value()?),
-                4 => self.expiry_month = Some(map.next_value()?),
-                5 => self.expiry_year = Some(map.next_value()?),
-                6 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.payment_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.is_default),
+                3 => ::hubgen_runtime::de::some(map, &mut self.card_last_four),
+                4 => ::hubgen_runtime::de::some(map, &mut self.expiry_month),
+                5 => ::hubgen_runtime::de::some(map, &mut self.expiry_year),
+                6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl SavedPaymentMethodPatch {
@@ -9542,9 +9454,12 @@ pub mod saved_payment_method {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("SavedPaymentMethodFilter", 1usize)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SavedPaymentMethodFilter",
+                1usize,
+            );
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -9565,12 +9480,9 @@ pub mod saved_payment_method {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `saved_payment_method` can be ordered by: the primary key or an indexed column.
@@ -9772,17 +9684,20 @@ pub mod notification_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NotificationPreference", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("notification_type", &self.notification_type)?;
-            s.serialize_field("email_enabled", &self.email_enabled)?;
-            s.serialize_field("sms_enabled", &self.sms_enabled)?;
-            s.serialize_field("push_enabled", &self.push_enabled)?;
-            s.serialize_field("in_app_enabled", &self.in_app_enabled)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NotificationPreference",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("notification_type", &self.notification_type);
+            s.field("email_enabled", &self.email_enabled);
+            s.field("sms_enabled", &self.sms_enabled);
+            s.field("push_enabled", &self.push_enabled);
+            s.field("in_app_enabled", &self.in_app_enabled);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -9819,20 +9734,17 @@ pub mod notification_preferences {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.notification_type = Some(map.next_value()?),
-                    3 => self.email_enabled = Some(map.next_value()?),
-                    4 => self.sms_enabled = Some(map.next_value()?),
-                    5 => self.push_enabled = Some(map.next_value()?),
-                    6 => self.in_app_enabled = Some(map.next_value()?),
-                    7 => self.created_at = Some(map.next_value()?),
-                    8 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.notification_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.email_enabled),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.sms_enabled),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.push_enabled),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.in_app_enabled),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NotificationPreference {
@@ -9921,18 +9833,20 @@ pub mod notification_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct("NewNotificationPreference", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("notification_type", &self.notification_type)?;
-            s.serialize_field("email_enabled", &self.email_enabled)?;
-            s.serialize_field("sms_enabled", &self.sms_enabled)?;
-            s.serialize_field("push_enabled", &self.push_enabled)?;
-            s.serialize_field("in_app_enabled", &self.in_app_enabled)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewNotificationPreference",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("notification_type", &self.notification_type);
+            s.field("email_enabled", &self.email_enabled);
+            s.field("sms_enabled", &self.sms_enabled);
+            s.field("push_enabled", &self.push_enabled);
+            s.field("in_app_enabled", &self.in_app_enabled);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -9969,20 +9883,17 @@ pub mod notification_preferences {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.notification_type = Some(map.next_value()?),
-                    3 => self.email_enabled = map.next_value()?,
-                    4 => self.sms_enabled = map.next_value()?,
-                    5 => self.push_enabled = map.next_value()?,
-                    6 => self.in_app_enabled = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.notification_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.email_enabled),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.sms_enabled),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.push_enabled),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.in_app_enabled),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewNotificationPreference {
@@ -10078,33 +9989,28 @@ pub mod notification_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "NotificationPreferencePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.notification_type.is_some(),
-                            self.email_enabled.is_some(),
-                            self.sms_enabled.is_some(),
-                            self.push_enabled.is_some(),
-                            self.in_app_enabled.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "notification_type",
-                &self.notification_type,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "email_enabled", &self.email_enabled)?;
-            ::hubgen_runtime::ser::set(&mut s, "sms_enabled", &self.sms_enabled)?;
-            ::hubgen_runtime::ser::set(&mut s, "push_enabled", &self.push_enabled)?;
-            ::hubgen_runtime::ser::set(&mut s, "in_app_enabled", &self.in_app_enabled)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NotificationPreferencePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.notification_type.is_some(),
+                        self.email_enabled.is_some(),
+                        self.sms_enabled.is_some(),
+                        self.push_enabled.is_some(),
+                        self.in_app_enabled.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("notification_type", &self.notification_type);
+            s.set("email_enabled", &self.email_enabled);
+            s.set("sms_enabled", &self.sms_enabled);
+            s.set("push_enabled", &self.push_enabled);
+            s.set("in_app_enabled", &self.in_app_enabled);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -10133,18 +10039,15 @@ pub mod notification_preferences {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.notification_type = map.next_value()?,
-                2 => self.email_enabled = map.next_value()?,
-                3 => self.sms_enabled = map.next_value()?,
-                4 => self.push_enabled = map.next_value()?,
-                5 => self.in_app_enabled = map.next_value()?,
-                6 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.notification_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.email_enabled),
+                3 => ::hubgen_runtime::de::value(map, &mut self.sms_enabled),
+                4 => ::hubgen_runtime::de::value(map, &mut self.push_enabled),
+                5 => ::hubgen_runtime::de::value(map, &mut self.in_app_enabled),
+                6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl NotificationPreferencePatch {
@@ -10166,8 +10069,11 @@ pub mod notification_preferences {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("NotificationPreferenceFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NotificationPreferenceFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -10187,8 +10093,7 @@ pub mod notification_preferences {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `notification_preferences` can be ordered by: the primary key or an indexed column.
@@ -10414,19 +10319,22 @@ pub mod seller_onboarding {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("SellerOnboarding", 11usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("onboarding_status", &self.onboarding_status)?;
-            s.serialize_field("verification_status", &self.verification_status)?;
-            s.serialize_field("submitted_at", &self.submitted_at)?;
-            s.serialize_field("verified_at", &self.verified_at)?;
-            s.serialize_field("rejected_at", &self.rejected_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("version", &self.version)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SellerOnboarding",
+                11usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("seller_id", &self.seller_id);
+            s.field("onboarding_status", &self.onboarding_status);
+            s.field("verification_status", &self.verification_status);
+            s.field("submitted_at", &self.submitted_at);
+            s.field("verified_at", &self.verified_at);
+            s.field("rejected_at", &self.rejected_at);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("version", &self.version);
             s.end()
         }
     }
@@ -10467,22 +10375,19 @@ pub mod seller_onboarding {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.seller_id = Some(map.next_value()?),
-                    3 => self.onboarding_status = Some(map.next_value()?),
-                    4 => self.verification_status = Some(map.next_value()?),
-                    5 => self.submitted_at = map.next_value()?,
-                    6 => self.verified_at = map.next_value()?,
-                    7 => self.rejected_at = map.next_value()?,
-                    8 => self.created_at = Some(map.next_value()?),
-                    9 => self.updated_at = Some(map.next_value()?),
-                    10 => self.version = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.onboarding_status),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.verification_status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.submitted_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.verified_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.rejected_at),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    10 => ::hubgen_runtime::de::some(map, &mut self.version),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for SellerOnboarding {
@@ -10572,17 +10477,20 @@ pub mod seller_onboarding {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewSellerOnboarding", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("onboarding_status", &self.onboarding_status)?;
-            s.serialize_field("verification_status", &self.verification_status)?;
-            s.serialize_field("submitted_at", &self.submitted_at)?;
-            s.serialize_field("verified_at", &self.verified_at)?;
-            s.serialize_field("rejected_at", &self.rejected_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewSellerOnboarding",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("seller_id", &self.seller_id);
+            s.field("onboarding_status", &self.onboarding_status);
+            s.field("verification_status", &self.verification_status);
+            s.field("submitted_at", &self.submitted_at);
+            s.field("verified_at", &self.verified_at);
+            s.field("rejected_at", &self.rejected_at);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -10619,20 +10527,17 @@ pub mod seller_onboarding {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.seller_id = Some(map.next_value()?),
-                    2 => self.onboarding_status = map.next_value()?,
-                    3 => self.verification_status = map.next_value()?,
-                    4 => self.submitted_at = map.next_value()?,
-                    5 => self.verified_at = map.next_value()?,
-                    6 => self.rejected_at = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.onboarding_status),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.verification_status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.submitted_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.verified_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.rejected_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewSellerOnboarding {
@@ -10726,37 +10631,28 @@ pub mod seller_onboarding {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "SellerOnboardingPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.seller_id.is_some(),
-                            self.onboarding_status.is_some(),
-                            self.verification_status.is_some(),
-                            self.submitted_at.is_some(),
-                            self.verified_at.is_some(),
-                            self.rejected_at.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "onboarding_status",
-                &self.onboarding_status,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "verification_status",
-                &self.verification_status,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "submitted_at", &self.submitted_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "verified_at", &self.verified_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "rejected_at", &self.rejected_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SellerOnboardingPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.seller_id.is_some(),
+                        self.onboarding_status.is_some(),
+                        self.verification_status.is_some(),
+                        self.submitted_at.is_some(),
+                        self.verified_at.is_some(),
+                        self.rejected_at.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("seller_id", &self.seller_id);
+            s.set("onboarding_status", &self.onboarding_status);
+            s.set("verification_status", &self.verification_status);
+            s.set("submitted_at", &self.submitted_at);
+            s.set("verified_at", &self.verified_at);
+            s.set("rejected_at", &self.rejected_at);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -10785,18 +10681,15 @@ pub mod seller_onboarding {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.seller_id = map.next_value()?,
-                1 => self.onboarding_status = map.next_value()?,
-                2 => self.verification_status = map.next_value()?,
-                3 => self.submitted_at = Some(map.next_value()?),
-                4 => self.verified_at = Some(map.next_value()?),
-                5 => self.rejected_at = Some(map.next_value()?),
-                6 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.seller_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.onboarding_status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.verification_status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.submitted_at),
+                4 => ::hubgen_runtime::de::some(map, &mut self.verified_at),
+                5 => ::hubgen_runtime::de::some(map, &mut self.rejected_at),
+                6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl SellerOnboardingPatch {
@@ -10818,8 +10711,11 @@ pub mod seller_onboarding {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("SellerOnboardingFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SellerOnboardingFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -10839,8 +10735,7 @@ pub mod seller_onboarding {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `seller_onboarding` can be ordered by: the primary key or an indexed column.
@@ -11103,15 +10998,18 @@ pub mod kyc_document {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("KycDocument", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("seller_onboarding_id", &self.seller_onboarding_id)?;
-            s.serialize_field("document_type", &self.document_type)?;
-            s.serialize_field("verification_status", &self.verification_status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KycDocument",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("seller_onboarding_id", &self.seller_onboarding_id);
+            s.field("document_type", &self.document_type);
+            s.field("verification_status", &self.verification_status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -11146,19 +11044,16 @@ pub mod kyc_document {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.seller_onboarding_id = Some(map.next_value()?),
-                    3 => self.document_type = Some(map.next_value()?),
-                    4 => self.document_url = Some(map.next_value()?),
-                    5 => self.verification_status = Some(map.next_value()?),
-                    6 => self.created_at = Some(map.next_value()?),
-                    7 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.seller_onboarding_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.document_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.document_url),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.verification_status),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for KycDocument {
@@ -11247,14 +11142,17 @@ pub mod kyc_document {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewKycDocument", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("seller_onboarding_id", &self.seller_onboarding_id)?;
-            s.serialize_field("document_type", &self.document_type)?;
-            s.serialize_field("verification_status", &self.verification_status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewKycDocument",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("seller_onboarding_id", &self.seller_onboarding_id);
+            s.field("document_type", &self.document_type);
+            s.field("verification_status", &self.verification_status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -11287,18 +11185,15 @@ pub mod kyc_document {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.seller_onboarding_id = Some(map.next_value()?),
-                    2 => self.document_type = Some(map.next_value()?),
-                    3 => self.document_url = Some(map.next_value()?),
-                    4 => self.verification_status = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.seller_onboarding_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.document_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.document_url),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.verification_status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewKycDocument {
@@ -11395,31 +11290,22 @@ pub mod kyc_document {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "KycDocumentPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.seller_onboarding_id.is_some(),
-                            self.document_type.is_some(),
-                            self.verification_status.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "seller_onboarding_id",
-                &self.seller_onboarding_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "document_type", &self.document_type)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "verification_status",
-                &self.verification_status,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KycDocumentPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.seller_onboarding_id.is_some(),
+                        self.document_type.is_some(),
+                        self.verification_status.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("seller_onboarding_id", &self.seller_onboarding_id);
+            s.set("document_type", &self.document_type);
+            s.set("verification_status", &self.verification_status);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -11446,16 +11332,13 @@ pub mod kyc_document {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.seller_onboarding_id = map.next_value()?,
-                1 => self.document_type = map.next_value()?,
-                2 => self.document_url = map.next_value()?,
-                3 => self.verification_status = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.seller_onboarding_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.document_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.document_url),
+                3 => ::hubgen_runtime::de::value(map, &mut self.verification_status),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl KycDocumentPatch {
@@ -11478,8 +11361,11 @@ pub mod kyc_document {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("KycDocumentFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KycDocumentFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -11499,8 +11385,7 @@ pub mod kyc_document {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `kyc_document` can be ordered by: the primary key or an indexed column.
@@ -11701,14 +11586,17 @@ pub mod kyc_info {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("KycInfo", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("verification_status", &self.verification_status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KycInfo",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("seller_id", &self.seller_id);
+            s.field("verification_status", &self.verification_status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -11743,19 +11631,21 @@ pub mod kyc_info {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.seller_id = Some(map.next_value()?),
-                    3 => self.business_registration_number = map.next_value()?,
-                    4 => self.tax_id = map.next_value()?,
-                    5 => self.verification_status = Some(map.next_value()?),
-                    6 => self.created_at = Some(map.next_value()?),
-                    7 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    3 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.business_registration_number,
+                        )
                     }
+                    4 => ::hubgen_runtime::de::value(map, &mut self.tax_id),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.verification_status),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for KycInfo {
@@ -11846,13 +11736,16 @@ pub mod kyc_info {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewKycInfo", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("seller_id", &self.seller_id)?;
-            s.serialize_field("verification_status", &self.verification_status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewKycInfo",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("seller_id", &self.seller_id);
+            s.field("verification_status", &self.verification_status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -11885,18 +11778,20 @@ pub mod kyc_info {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.seller_id = Some(map.next_value()?),
-                    2 => self.business_registration_number = map.next_value()?,
-                    3 => self.tax_id = map.next_value()?,
-                    4 => self.verification_status = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.seller_id),
+                    2 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.business_registration_number,
+                        )
                     }
+                    3 => ::hubgen_runtime::de::value(map, &mut self.tax_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.verification_status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewKycInfo {
@@ -11986,25 +11881,20 @@ pub mod kyc_info {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "KycInfoPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.seller_id.is_some(),
-                            self.verification_status.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "verification_status",
-                &self.verification_status,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KycInfoPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.seller_id.is_some(),
+                        self.verification_status.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("seller_id", &self.seller_id);
+            s.set("verification_status", &self.verification_status);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -12031,16 +11921,18 @@ pub mod kyc_info {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.seller_id = map.next_value()?,
-                1 => self.business_registration_number = Some(map.next_value()?),
-                2 => self.tax_id = Some(map.next_value()?),
-                3 => self.verification_status = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
+                0 => ::hubgen_runtime::de::value(map, &mut self.seller_id),
+                1 => {
+                    ::hubgen_runtime::de::some(
+                        map,
+                        &mut self.business_registration_number,
+                    )
                 }
+                2 => ::hubgen_runtime::de::some(map, &mut self.tax_id),
+                3 => ::hubgen_runtime::de::value(map, &mut self.verification_status),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl KycInfoPatch {
@@ -12067,8 +11959,11 @@ pub mod kyc_info {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("KycInfoFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KycInfoFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -12088,8 +11983,7 @@ pub mod kyc_info {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `kyc_info` can be ordered by: the primary key or an indexed column.
@@ -12297,15 +12191,18 @@ pub mod storefront_theme {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("StorefrontTheme", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("is_system", &self.is_system)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontTheme",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("is_system", &self.is_system);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -12338,18 +12235,15 @@ pub mod storefront_theme {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.description = map.next_value()?,
-                    3 => self.is_system = Some(map.next_value()?),
-                    4 => self.tenant_id = map.next_value()?,
-                    5 => self.created_at = Some(map.next_value()?),
-                    6 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.is_system),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for StorefrontTheme {
@@ -12418,15 +12312,18 @@ pub mod storefront_theme {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewStorefrontTheme", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("is_system", &self.is_system)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewStorefrontTheme",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("description", &self.description);
+            s.field("is_system", &self.is_system);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -12459,18 +12356,15 @@ pub mod storefront_theme {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.description = map.next_value()?,
-                    3 => self.is_system = map.next_value()?,
-                    4 => self.tenant_id = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.is_system),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewStorefrontTheme {
@@ -12548,25 +12442,24 @@ pub mod storefront_theme {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "StorefrontThemePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.name.is_some(),
-                            self.description.is_some(),
-                            self.is_system.is_some(),
-                            self.tenant_id.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_system", &self.is_system)?;
-            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontThemePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.name.is_some(),
+                        self.description.is_some(),
+                        self.is_system.is_some(),
+                        self.tenant_id.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("description", &self.description);
+            s.set("is_system", &self.is_system);
+            s.set("tenant_id", &self.tenant_id);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -12593,16 +12486,13 @@ pub mod storefront_theme {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.description = Some(map.next_value()?),
-                2 => self.is_system = map.next_value()?,
-                3 => self.tenant_id = Some(map.next_value()?),
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::some(map, &mut self.description),
+                2 => ::hubgen_runtime::de::value(map, &mut self.is_system),
+                3 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl StorefrontThemePatch {
@@ -12630,13 +12520,12 @@ pub mod storefront_theme {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "StorefrontThemeFilter",
-                    ::hubgen_runtime::ser::written(&[!self.tenant_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontThemeFilter",
+                ::hubgen_runtime::ser::written(&[!self.tenant_id.matches_all()]),
+            );
+            s.condition("tenant_id", &self.tenant_id);
             s.end()
         }
     }
@@ -12657,12 +12546,9 @@ pub mod storefront_theme {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.tenant_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `storefront_theme` can be ordered by: the primary key or an indexed column.
@@ -12861,15 +12747,18 @@ pub mod storefront {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Storefront", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("theme_id", &self.theme_id)?;
-            s.serialize_field("is_published", &self.is_published)?;
-            s.serialize_field("custom_domain", &self.custom_domain)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Storefront",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("theme_id", &self.theme_id);
+            s.field("is_published", &self.is_published);
+            s.field("custom_domain", &self.custom_domain);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -12902,18 +12791,15 @@ pub mod storefront {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.theme_id = map.next_value()?,
-                    3 => self.is_published = Some(map.next_value()?),
-                    4 => self.custom_domain = map.next_value()?,
-                    5 => self.created_at = Some(map.next_value()?),
-                    6 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.theme_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.is_published),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.custom_domain),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Storefront {
@@ -12983,14 +12869,17 @@ pub mod storefront {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewStorefront", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("theme_id", &self.theme_id)?;
-            s.serialize_field("is_published", &self.is_published)?;
-            s.serialize_field("custom_domain", &self.custom_domain)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewStorefront",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("theme_id", &self.theme_id);
+            s.field("is_published", &self.is_published);
+            s.field("custom_domain", &self.custom_domain);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -13021,17 +12910,14 @@ pub mod storefront {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.theme_id = map.next_value()?,
-                    2 => self.is_published = map.next_value()?,
-                    3 => self.custom_domain = map.next_value()?,
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.theme_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.is_published),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.custom_domain),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewStorefront {
@@ -13101,23 +12987,22 @@ pub mod storefront {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "StorefrontPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.theme_id.is_some(),
-                            self.is_published.is_some(),
-                            self.custom_domain.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "theme_id", &self.theme_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_published", &self.is_published)?;
-            ::hubgen_runtime::ser::set(&mut s, "custom_domain", &self.custom_domain)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.theme_id.is_some(),
+                        self.is_published.is_some(),
+                        self.custom_domain.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("theme_id", &self.theme_id);
+            s.set("is_published", &self.is_published);
+            s.set("custom_domain", &self.custom_domain);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -13143,15 +13028,12 @@ pub mod storefront {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.theme_id = Some(map.next_value()?),
-                1 => self.is_published = map.next_value()?,
-                2 => self.custom_domain = Some(map.next_value()?),
-                3 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::some(map, &mut self.theme_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.is_published),
+                2 => ::hubgen_runtime::de::some(map, &mut self.custom_domain),
+                3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl StorefrontPatch {
@@ -13173,8 +13055,11 @@ pub mod storefront {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("StorefrontFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -13194,8 +13079,7 @@ pub mod storefront {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `storefront` can be ordered by: the primary key or an indexed column.
@@ -13423,15 +13307,18 @@ pub mod storefront_versions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("StorefrontVersion", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("storefront_id", &self.storefront_id)?;
-            s.serialize_field("version", &self.version)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("published_at", &self.published_at)?;
-            s.serialize_field("published_by", &self.published_by)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontVersion",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("storefront_id", &self.storefront_id);
+            s.field("version", &self.version);
+            s.field("content", &self.content);
+            s.field("published_at", &self.published_at);
+            s.field("published_by", &self.published_by);
             s.end()
         }
     }
@@ -13464,18 +13351,15 @@ pub mod storefront_versions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.storefront_id = Some(map.next_value()?),
-                    3 => self.version = Some(map.next_value()?),
-                    4 => self.content = Some(map.next_value()?),
-                    5 => self.published_at = Some(map.next_value()?),
-                    6 => self.published_by = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.storefront_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.version),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.published_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.published_by),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for StorefrontVersion {
@@ -13542,14 +13426,17 @@ pub mod storefront_versions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewStorefrontVersion", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("storefront_id", &self.storefront_id)?;
-            s.serialize_field("version", &self.version)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("published_at", &self.published_at)?;
-            s.serialize_field("published_by", &self.published_by)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewStorefrontVersion",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("storefront_id", &self.storefront_id);
+            s.field("version", &self.version);
+            s.field("content", &self.content);
+            s.field("published_at", &self.published_at);
+            s.field("published_by", &self.published_by);
             s.end()
         }
     }
@@ -13580,17 +13467,14 @@ pub mod storefront_versions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.storefront_id = Some(map.next_value()?),
-                    2 => self.version = Some(map.next_value()?),
-                    3 => self.content = Some(map.next_value()?),
-                    4 => self.published_at = map.next_value()?,
-                    5 => self.published_by = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.storefront_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.version),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.published_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.published_by),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewStorefrontVersion {
@@ -13673,25 +13557,24 @@ pub mod storefront_versions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "StorefrontVersionPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.storefront_id.is_some(),
-                            self.version.is_some(),
-                            self.content.is_some(),
-                            self.published_at.is_some(),
-                            self.published_by.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "storefront_id", &self.storefront_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "version", &self.version)?;
-            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
-            ::hubgen_runtime::ser::set(&mut s, "published_at", &self.published_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "published_by", &self.published_by)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontVersionPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.storefront_id.is_some(),
+                        self.version.is_some(),
+                        self.content.is_some(),
+                        self.published_at.is_some(),
+                        self.published_by.is_some(),
+                    ],
+                ),
+            );
+            s.set("storefront_id", &self.storefront_id);
+            s.set("version", &self.version);
+            s.set("content", &self.content);
+            s.set("published_at", &self.published_at);
+            s.set("published_by", &self.published_by);
             s.end()
         }
     }
@@ -13718,16 +13601,13 @@ pub mod storefront_versions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.storefront_id = map.next_value()?,
-                1 => self.version = map.next_value()?,
-                2 => self.content = map.next_value()?,
-                3 => self.published_at = map.next_value()?,
-                4 => self.published_by = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.storefront_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.version),
+                2 => ::hubgen_runtime::de::value(map, &mut self.content),
+                3 => ::hubgen_runtime::de::value(map, &mut self.published_at),
+                4 => ::hubgen_runtime::de::some(map, &mut self.published_by),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl StorefrontVersionPatch {
@@ -13746,8 +13626,11 @@ pub mod storefront_versions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("StorefrontVersionFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontVersionFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -13767,8 +13650,7 @@ pub mod storefront_versions {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `storefront_versions` can be ordered by: the primary key or an indexed column.
@@ -13981,15 +13863,18 @@ pub mod storefront_drafts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("StorefrontDraft", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("storefront_id", &self.storefront_id)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("created_by", &self.created_by)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontDraft",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("storefront_id", &self.storefront_id);
+            s.field("content", &self.content);
+            s.field("created_by", &self.created_by);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -14022,18 +13907,15 @@ pub mod storefront_drafts {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.storefront_id = Some(map.next_value()?),
-                    3 => self.content = Some(map.next_value()?),
-                    4 => self.created_by = map.next_value()?,
-                    5 => self.created_at = Some(map.next_value()?),
-                    6 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.storefront_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_by),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for StorefrontDraft {
@@ -14102,14 +13984,17 @@ pub mod storefront_drafts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewStorefrontDraft", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("storefront_id", &self.storefront_id)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("created_by", &self.created_by)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewStorefrontDraft",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("storefront_id", &self.storefront_id);
+            s.field("content", &self.content);
+            s.field("created_by", &self.created_by);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -14140,17 +14025,14 @@ pub mod storefront_drafts {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.storefront_id = Some(map.next_value()?),
-                    2 => self.content = Some(map.next_value()?),
-                    3 => self.created_by = map.next_value()?,
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.storefront_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.created_by),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewStorefrontDraft {
@@ -14225,23 +14107,22 @@ pub mod storefront_drafts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "StorefrontDraftPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.storefront_id.is_some(),
-                            self.content.is_some(),
-                            self.created_by.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "storefront_id", &self.storefront_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_by", &self.created_by)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontDraftPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.storefront_id.is_some(),
+                        self.content.is_some(),
+                        self.created_by.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("storefront_id", &self.storefront_id);
+            s.set("content", &self.content);
+            s.set("created_by", &self.created_by);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -14267,15 +14148,12 @@ pub mod storefront_drafts {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.storefront_id = map.next_value()?,
-                1 => self.content = map.next_value()?,
-                2 => self.created_by = Some(map.next_value()?),
-                3 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.storefront_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.content),
+                2 => ::hubgen_runtime::de::some(map, &mut self.created_by),
+                3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl StorefrontDraftPatch {
@@ -14294,8 +14172,11 @@ pub mod storefront_drafts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("StorefrontDraftFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontDraftFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -14315,8 +14196,7 @@ pub mod storefront_drafts {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `storefront_drafts` can be ordered by: the primary key or an indexed column.
@@ -14499,16 +14379,19 @@ pub mod storefront_asset {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("StorefrontAsset", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("file_name", &self.file_name)?;
-            s.serialize_field("file_type", &self.file_type)?;
-            s.serialize_field("url", &self.url)?;
-            s.serialize_field("created_by", &self.created_by)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontAsset",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("file_name", &self.file_name);
+            s.field("file_type", &self.file_type);
+            s.field("url", &self.url);
+            s.field("created_by", &self.created_by);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -14543,19 +14426,16 @@ pub mod storefront_asset {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.file_name = Some(map.next_value()?),
-                    3 => self.file_type = Some(map.next_value()?),
-                    4 => self.url = Some(map.next_value()?),
-                    5 => self.created_by = map.next_value()?,
-                    6 => self.created_at = Some(map.next_value()?),
-                    7 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.file_name),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.file_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.url),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_by),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for StorefrontAsset {
@@ -14627,15 +14507,18 @@ pub mod storefront_asset {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewStorefrontAsset", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("file_name", &self.file_name)?;
-            s.serialize_field("file_type", &self.file_type)?;
-            s.serialize_field("url", &self.url)?;
-            s.serialize_field("created_by", &self.created_by)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewStorefrontAsset",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("file_name", &self.file_name);
+            s.field("file_type", &self.file_type);
+            s.field("url", &self.url);
+            s.field("created_by", &self.created_by);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -14668,18 +14551,15 @@ pub mod storefront_asset {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.file_name = Some(map.next_value()?),
-                    2 => self.file_type = Some(map.next_value()?),
-                    3 => self.url = Some(map.next_value()?),
-                    4 => self.created_by = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.file_name),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.file_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.url),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_by),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewStorefrontAsset {
@@ -14763,25 +14643,24 @@ pub mod storefront_asset {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "StorefrontAssetPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.file_name.is_some(),
-                            self.file_type.is_some(),
-                            self.url.is_some(),
-                            self.created_by.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "file_name", &self.file_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "file_type", &self.file_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "url", &self.url)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_by", &self.created_by)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontAssetPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.file_name.is_some(),
+                        self.file_type.is_some(),
+                        self.url.is_some(),
+                        self.created_by.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("file_name", &self.file_name);
+            s.set("file_type", &self.file_type);
+            s.set("url", &self.url);
+            s.set("created_by", &self.created_by);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -14808,16 +14687,13 @@ pub mod storefront_asset {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.file_name = map.next_value()?,
-                1 => self.file_type = map.next_value()?,
-                2 => self.url = map.next_value()?,
-                3 => self.created_by = Some(map.next_value()?),
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.file_name),
+                1 => ::hubgen_runtime::de::value(map, &mut self.file_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.url),
+                3 => ::hubgen_runtime::de::some(map, &mut self.created_by),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl StorefrontAssetPatch {
@@ -14841,8 +14717,11 @@ pub mod storefront_asset {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("StorefrontAssetFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontAssetFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -14862,8 +14741,7 @@ pub mod storefront_asset {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `storefront_asset` can be ordered by: the primary key or an indexed column.
@@ -15050,16 +14928,19 @@ pub mod storefront_banner {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("StorefrontBanner", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("storefront_id", &self.storefront_id)?;
-            s.serialize_field("asset_id", &self.asset_id)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("banner_type", &self.banner_type)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontBanner",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("storefront_id", &self.storefront_id);
+            s.field("asset_id", &self.asset_id);
+            s.field("is_active", &self.is_active);
+            s.field("banner_type", &self.banner_type);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -15094,19 +14975,16 @@ pub mod storefront_banner {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.storefront_id = Some(map.next_value()?),
-                    3 => self.asset_id = Some(map.next_value()?),
-                    4 => self.is_active = Some(map.next_value()?),
-                    5 => self.banner_type = Some(map.next_value()?),
-                    6 => self.created_at = Some(map.next_value()?),
-                    7 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.storefront_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.asset_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.is_active),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.banner_type),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for StorefrontBanner {
@@ -15185,15 +15063,18 @@ pub mod storefront_banner {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewStorefrontBanner", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("storefront_id", &self.storefront_id)?;
-            s.serialize_field("asset_id", &self.asset_id)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("banner_type", &self.banner_type)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewStorefrontBanner",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("storefront_id", &self.storefront_id);
+            s.field("asset_id", &self.asset_id);
+            s.field("is_active", &self.is_active);
+            s.field("banner_type", &self.banner_type);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -15226,18 +15107,15 @@ pub mod storefront_banner {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.storefront_id = Some(map.next_value()?),
-                    2 => self.asset_id = Some(map.next_value()?),
-                    3 => self.is_active = map.next_value()?,
-                    4 => self.banner_type = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.storefront_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.asset_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.banner_type),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewStorefrontBanner {
@@ -15322,25 +15200,24 @@ pub mod storefront_banner {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "StorefrontBannerPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.storefront_id.is_some(),
-                            self.asset_id.is_some(),
-                            self.is_active.is_some(),
-                            self.banner_type.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "storefront_id", &self.storefront_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "asset_id", &self.asset_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
-            ::hubgen_runtime::ser::set(&mut s, "banner_type", &self.banner_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontBannerPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.storefront_id.is_some(),
+                        self.asset_id.is_some(),
+                        self.is_active.is_some(),
+                        self.banner_type.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("storefront_id", &self.storefront_id);
+            s.set("asset_id", &self.asset_id);
+            s.set("is_active", &self.is_active);
+            s.set("banner_type", &self.banner_type);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -15367,16 +15244,13 @@ pub mod storefront_banner {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.storefront_id = map.next_value()?,
-                1 => self.asset_id = map.next_value()?,
-                2 => self.is_active = map.next_value()?,
-                3 => self.banner_type = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.storefront_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.asset_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                3 => ::hubgen_runtime::de::value(map, &mut self.banner_type),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl StorefrontBannerPatch {
@@ -15398,8 +15272,11 @@ pub mod storefront_banner {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("StorefrontBannerFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "StorefrontBannerFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -15419,8 +15296,7 @@ pub mod storefront_banner {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `storefront_banner` can be ordered by: the primary key or an indexed column.
@@ -15620,14 +15496,17 @@ pub mod conversation_history {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("ConversationHistory", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("channel_id", &self.channel_id)?;
-            s.serialize_field("customer_id", &self.customer_id)?;
-            s.serialize_field("direction", &self.direction)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationHistory",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("channel_id", &self.channel_id);
+            s.field("customer_id", &self.customer_id);
+            s.field("direction", &self.direction);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -15660,18 +15539,15 @@ pub mod conversation_history {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.channel_id = Some(map.next_value()?),
-                    3 => self.customer_id = map.next_value()?,
-                    4 => self.message = Some(map.next_value()?),
-                    5 => self.direction = Some(map.next_value()?),
-                    6 => self.created_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.channel_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.customer_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.message),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.direction),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for ConversationHistory {
@@ -15749,13 +15625,16 @@ pub mod conversation_history {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewConversationHistory", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("channel_id", &self.channel_id)?;
-            s.serialize_field("customer_id", &self.customer_id)?;
-            s.serialize_field("direction", &self.direction)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewConversationHistory",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("channel_id", &self.channel_id);
+            s.field("customer_id", &self.customer_id);
+            s.field("direction", &self.direction);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -15786,17 +15665,14 @@ pub mod conversation_history {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.channel_id = Some(map.next_value()?),
-                    2 => self.customer_id = map.next_value()?,
-                    3 => self.message = Some(map.next_value()?),
-                    4 => self.direction = Some(map.next_value()?),
-                    5 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.channel_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.customer_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.message),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.direction),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewConversationHistory {
@@ -15891,23 +15767,22 @@ pub mod conversation_history {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationHistoryPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.channel_id.is_some(),
-                            self.customer_id.is_some(),
-                            self.direction.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "channel_id", &self.channel_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "customer_id", &self.customer_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "direction", &self.direction)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationHistoryPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.channel_id.is_some(),
+                        self.customer_id.is_some(),
+                        self.direction.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("channel_id", &self.channel_id);
+            s.set("customer_id", &self.customer_id);
+            s.set("direction", &self.direction);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -15934,16 +15809,13 @@ pub mod conversation_history {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.channel_id = map.next_value()?,
-                1 => self.customer_id = Some(map.next_value()?),
-                2 => self.message = map.next_value()?,
-                3 => self.direction = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.channel_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.customer_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.message),
+                3 => ::hubgen_runtime::de::value(map, &mut self.direction),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ConversationHistoryPatch {
@@ -15970,8 +15842,11 @@ pub mod conversation_history {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("ConversationHistoryFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationHistoryFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -15991,8 +15866,7 @@ pub mod conversation_history {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `conversation_history` can be ordered by: the primary key or an indexed column.
@@ -16174,14 +16048,17 @@ pub mod conversation_event {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("ConversationEvent", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("event_type", &self.event_type)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationEvent",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("event_type", &self.event_type);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -16212,17 +16089,14 @@ pub mod conversation_event {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.conversation_id = Some(map.next_value()?),
-                    3 => self.event_type = Some(map.next_value()?),
-                    4 => self.metadata = Some(map.next_value()?),
-                    5 => self.created_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.event_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for ConversationEvent {
@@ -16287,13 +16161,16 @@ pub mod conversation_event {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewConversationEvent", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("event_type", &self.event_type)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewConversationEvent",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("event_type", &self.event_type);
+            s.field("metadata", &self.metadata);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -16322,16 +16199,13 @@ pub mod conversation_event {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.conversation_id = Some(map.next_value()?),
-                    2 => self.event_type = Some(map.next_value()?),
-                    3 => self.metadata = map.next_value()?,
-                    4 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.event_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewConversationEvent {
@@ -16407,27 +16281,22 @@ pub mod conversation_event {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationEventPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.conversation_id.is_some(),
-                            self.event_type.is_some(),
-                            self.metadata.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "event_type", &self.event_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationEventPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.conversation_id.is_some(),
+                        self.event_type.is_some(),
+                        self.metadata.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("conversation_id", &self.conversation_id);
+            s.set("event_type", &self.event_type);
+            s.set("metadata", &self.metadata);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -16453,15 +16322,12 @@ pub mod conversation_event {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = map.next_value()?,
-                1 => self.event_type = map.next_value()?,
-                2 => self.metadata = map.next_value()?,
-                3 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.event_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ConversationEventPatch {
@@ -16483,8 +16349,11 @@ pub mod conversation_event {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("ConversationEventFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationEventFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -16504,8 +16373,7 @@ pub mod conversation_event {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `conversation_event` can be ordered by: the primary key or an indexed column.
@@ -16685,16 +16553,19 @@ pub mod complaints {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Complaint", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Complaint",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("order_id", &self.order_id);
+            s.field("description", &self.description);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -16729,19 +16600,16 @@ pub mod complaints {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.order_id = map.next_value()?,
-                    4 => self.description = Some(map.next_value()?),
-                    5 => self.status = Some(map.next_value()?),
-                    6 => self.created_at = Some(map.next_value()?),
-                    7 => self.updated_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.order_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.description),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Complaint {
@@ -16817,15 +16685,18 @@ pub mod complaints {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewComplaint", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("order_id", &self.order_id)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewComplaint",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("order_id", &self.order_id);
+            s.field("description", &self.description);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -16858,18 +16729,15 @@ pub mod complaints {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.order_id = map.next_value()?,
-                    3 => self.description = Some(map.next_value()?),
-                    4 => self.status = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.order_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.description),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewComplaint {
@@ -16958,25 +16826,24 @@ pub mod complaints {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ComplaintPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.order_id.is_some(),
-                            self.description.is_some(),
-                            self.status.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ComplaintPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.order_id.is_some(),
+                        self.description.is_some(),
+                        self.status.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("order_id", &self.order_id);
+            s.set("description", &self.description);
+            s.set("status", &self.status);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -17003,16 +16870,13 @@ pub mod complaints {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.order_id = Some(map.next_value()?),
-                2 => self.description = map.next_value()?,
-                3 => self.status = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.order_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.description),
+                3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ComplaintPatch {
@@ -17041,8 +16905,11 @@ pub mod complaints {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("ComplaintFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ComplaintFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -17062,8 +16929,7 @@ pub mod complaints {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `complaints` can be ordered by: the primary key or an indexed column.
@@ -17247,15 +17113,18 @@ pub mod violations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Violation", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("violation_type", &self.violation_type)?;
-            s.serialize_field("severity", &self.severity)?;
-            s.serialize_field("details", &self.details)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Violation",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("user_id", &self.user_id);
+            s.field("violation_type", &self.violation_type);
+            s.field("severity", &self.severity);
+            s.field("details", &self.details);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -17288,18 +17157,15 @@ pub mod violations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.user_id = Some(map.next_value()?),
-                    3 => self.violation_type = Some(map.next_value()?),
-                    4 => self.severity = Some(map.next_value()?),
-                    5 => self.details = Some(map.next_value()?),
-                    6 => self.created_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.violation_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.severity),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.details),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Violation {
@@ -17371,14 +17237,17 @@ pub mod violations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewViolation", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("violation_type", &self.violation_type)?;
-            s.serialize_field("severity", &self.severity)?;
-            s.serialize_field("details", &self.details)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewViolation",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("violation_type", &self.violation_type);
+            s.field("severity", &self.severity);
+            s.field("details", &self.details);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -17409,17 +17278,14 @@ pub mod violations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.violation_type = Some(map.next_value()?),
-                    3 => self.severity = map.next_value()?,
-                    4 => self.details = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.violation_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.severity),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.details),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewViolation {
@@ -17504,25 +17370,24 @@ pub mod violations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ViolationPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.violation_type.is_some(),
-                            self.severity.is_some(),
-                            self.details.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "violation_type", &self.violation_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "severity", &self.severity)?;
-            ::hubgen_runtime::ser::set(&mut s, "details", &self.details)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ViolationPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.violation_type.is_some(),
+                        self.severity.is_some(),
+                        self.details.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("violation_type", &self.violation_type);
+            s.set("severity", &self.severity);
+            s.set("details", &self.details);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -17549,16 +17414,13 @@ pub mod violations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.violation_type = map.next_value()?,
-                2 => self.severity = map.next_value()?,
-                3 => self.details = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.violation_type),
+                2 => ::hubgen_runtime::de::value(map, &mut self.severity),
+                3 => ::hubgen_runtime::de::value(map, &mut self.details),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ViolationPatch {
@@ -17585,8 +17447,11 @@ pub mod violations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("ViolationFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ViolationFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -17606,8 +17471,7 @@ pub mod violations {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `violations` can be ordered by: the primary key or an indexed column.
@@ -17789,16 +17653,19 @@ pub mod audit_logs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("AuditLog", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("actor_id", &self.actor_id)?;
-            s.serialize_field("action", &self.action)?;
-            s.serialize_field("entity_type", &self.entity_type)?;
-            s.serialize_field("entity_id", &self.entity_id)?;
-            s.serialize_field("changes", &self.changes)?;
-            s.serialize_field("occurred_at", &self.occurred_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AuditLog",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("actor_id", &self.actor_id);
+            s.field("action", &self.action);
+            s.field("entity_type", &self.entity_type);
+            s.field("entity_id", &self.entity_id);
+            s.field("changes", &self.changes);
+            s.field("occurred_at", &self.occurred_at);
             s.end()
         }
     }
@@ -17833,19 +17700,16 @@ pub mod audit_logs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.actor_id = map.next_value()?,
-                    3 => self.action = Some(map.next_value()?),
-                    4 => self.entity_type = Some(map.next_value()?),
-                    5 => self.entity_id = Some(map.next_value()?),
-                    6 => self.changes = Some(map.next_value()?),
-                    7 => self.occurred_at = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.actor_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.action),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.entity_type),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.entity_id),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.changes),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.occurred_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for AuditLog {
@@ -17919,15 +17783,18 @@ pub mod audit_logs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewAuditLog", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("actor_id", &self.actor_id)?;
-            s.serialize_field("action", &self.action)?;
-            s.serialize_field("entity_type", &self.entity_type)?;
-            s.serialize_field("entity_id", &self.entity_id)?;
-            s.serialize_field("changes", &self.changes)?;
-            s.serialize_field("occurred_at", &self.occurred_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewAuditLog",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("actor_id", &self.actor_id);
+            s.field("action", &self.action);
+            s.field("entity_type", &self.entity_type);
+            s.field("entity_id", &self.entity_id);
+            s.field("changes", &self.changes);
+            s.field("occurred_at", &self.occurred_at);
             s.end()
         }
     }
@@ -17960,18 +17827,15 @@ pub mod audit_logs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.actor_id = map.next_value()?,
-                    2 => self.action = Some(map.next_value()?),
-                    3 => self.entity_type = Some(map.next_value()?),
-                    4 => self.entity_id = Some(map.next_value()?),
-                    5 => self.changes = map.next_value()?,
-                    6 => self.occurred_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.actor_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.action),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.entity_type),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.entity_id),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.changes),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.occurred_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewAuditLog {
@@ -18060,25 +17924,24 @@ pub mod audit_logs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AuditLogPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.actor_id.is_some(),
-                            self.action.is_some(),
-                            self.entity_type.is_some(),
-                            self.entity_id.is_some(),
-                            self.changes.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "actor_id", &self.actor_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "action", &self.action)?;
-            ::hubgen_runtime::ser::set(&mut s, "entity_type", &self.entity_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "entity_id", &self.entity_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "changes", &self.changes)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AuditLogPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.actor_id.is_some(),
+                        self.action.is_some(),
+                        self.entity_type.is_some(),
+                        self.entity_id.is_some(),
+                        self.changes.is_some(),
+                    ],
+                ),
+            );
+            s.set("actor_id", &self.actor_id);
+            s.set("action", &self.action);
+            s.set("entity_type", &self.entity_type);
+            s.set("entity_id", &self.entity_id);
+            s.set("changes", &self.changes);
             s.end()
         }
     }
@@ -18105,16 +17968,13 @@ pub mod audit_logs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.actor_id = Some(map.next_value()?),
-                1 => self.action = map.next_value()?,
-                2 => self.entity_type = map.next_value()?,
-                3 => self.entity_id = map.next_value()?,
-                4 => self.changes = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::some(map, &mut self.actor_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.action),
+                2 => ::hubgen_runtime::de::value(map, &mut self.entity_type),
+                3 => ::hubgen_runtime::de::value(map, &mut self.entity_id),
+                4 => ::hubgen_runtime::de::value(map, &mut self.changes),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl AuditLogPatch {
@@ -18143,13 +18003,12 @@ pub mod audit_logs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AuditLogFilter",
-                    ::hubgen_runtime::ser::written(&[!self.entity_type.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "entity_type", &self.entity_type)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AuditLogFilter",
+                ::hubgen_runtime::ser::written(&[!self.entity_type.matches_all()]),
+            );
+            s.condition("entity_type", &self.entity_type);
             s.end()
         }
     }
@@ -18170,12 +18029,9 @@ pub mod audit_logs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.entity_type = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.entity_type),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `audit_logs` can be ordered by: the primary key or an indexed column.

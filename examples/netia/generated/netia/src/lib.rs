@@ -291,18 +291,21 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Tenant", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("subscription_status", &self.subscription_status)?;
-            s.serialize_field("subscription_plan", &self.subscription_plan)?;
-            s.serialize_field("crisp_website_id", &self.crisp_website_id)?;
-            s.serialize_field("tidio_website_id", &self.tidio_website_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_active", &self.is_active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Tenant",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("email", &self.email);
+            s.field("subscription_status", &self.subscription_status);
+            s.field("subscription_plan", &self.subscription_plan);
+            s.field("crisp_website_id", &self.crisp_website_id);
+            s.field("tidio_website_id", &self.tidio_website_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_active", &self.is_active);
             s.end()
         }
     }
@@ -341,21 +344,18 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.email = Some(map.next_value()?),
-                    3 => self.subscription_status = map.next_value()?,
-                    4 => self.subscription_plan = map.next_value()?,
-                    5 => self.crisp_website_id = map.next_value()?,
-                    6 => self.tidio_website_id = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    9 => self.is_active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.subscription_status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.subscription_plan),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.crisp_website_id),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.tidio_website_id),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Tenant {
@@ -437,18 +437,21 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenant", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("subscription_status", &self.subscription_status)?;
-            s.serialize_field("subscription_plan", &self.subscription_plan)?;
-            s.serialize_field("crisp_website_id", &self.crisp_website_id)?;
-            s.serialize_field("tidio_website_id", &self.tidio_website_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("is_active", &self.is_active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenant",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("email", &self.email);
+            s.field("subscription_status", &self.subscription_status);
+            s.field("subscription_plan", &self.subscription_plan);
+            s.field("crisp_website_id", &self.crisp_website_id);
+            s.field("tidio_website_id", &self.tidio_website_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("is_active", &self.is_active);
             s.end()
         }
     }
@@ -487,21 +490,18 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.email = Some(map.next_value()?),
-                    3 => self.subscription_status = map.next_value()?,
-                    4 => self.subscription_plan = map.next_value()?,
-                    5 => self.crisp_website_id = map.next_value()?,
-                    6 => self.tidio_website_id = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    8 => self.updated_at = map.next_value()?,
-                    9 => self.is_active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.subscription_status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.subscription_plan),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.crisp_website_id),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.tidio_website_id),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenant {
@@ -609,47 +609,30 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.name.is_some(),
-                            self.email.is_some(),
-                            self.subscription_status.is_some(),
-                            self.subscription_plan.is_some(),
-                            self.crisp_website_id.is_some(),
-                            self.tidio_website_id.is_some(),
-                            self.created_at.is_some(),
-                            self.is_active.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "subscription_status",
-                &self.subscription_status,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "subscription_plan",
-                &self.subscription_plan,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "crisp_website_id",
-                &self.crisp_website_id,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "tidio_website_id",
-                &self.tidio_website_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.name.is_some(),
+                        self.email.is_some(),
+                        self.subscription_status.is_some(),
+                        self.subscription_plan.is_some(),
+                        self.crisp_website_id.is_some(),
+                        self.tidio_website_id.is_some(),
+                        self.created_at.is_some(),
+                        self.is_active.is_some(),
+                    ],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("email", &self.email);
+            s.set("subscription_status", &self.subscription_status);
+            s.set("subscription_plan", &self.subscription_plan);
+            s.set("crisp_website_id", &self.crisp_website_id);
+            s.set("tidio_website_id", &self.tidio_website_id);
+            s.set("created_at", &self.created_at);
+            s.set("is_active", &self.is_active);
             s.end()
         }
     }
@@ -679,19 +662,16 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.email = map.next_value()?,
-                2 => self.subscription_status = Some(map.next_value()?),
-                3 => self.subscription_plan = Some(map.next_value()?),
-                4 => self.crisp_website_id = Some(map.next_value()?),
-                5 => self.tidio_website_id = Some(map.next_value()?),
-                6 => self.created_at = Some(map.next_value()?),
-                7 => self.is_active = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::value(map, &mut self.email),
+                2 => ::hubgen_runtime::de::some(map, &mut self.subscription_status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.subscription_plan),
+                4 => ::hubgen_runtime::de::some(map, &mut self.crisp_website_id),
+                5 => ::hubgen_runtime::de::some(map, &mut self.tidio_website_id),
+                6 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                7 => ::hubgen_runtime::de::some(map, &mut self.is_active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantPatch {
@@ -743,35 +723,22 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.email.matches_all(),
-                            !self.subscription_status.matches_all(),
-                            !self.crisp_website_id.matches_all(),
-                            !self.tidio_website_id.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "subscription_status",
-                &self.subscription_status,
-            )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "crisp_website_id",
-                &self.crisp_website_id,
-            )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "tidio_website_id",
-                &self.tidio_website_id,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.email.matches_all(),
+                        !self.subscription_status.matches_all(),
+                        !self.crisp_website_id.matches_all(),
+                        !self.tidio_website_id.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("email", &self.email);
+            s.condition("subscription_status", &self.subscription_status);
+            s.condition("crisp_website_id", &self.crisp_website_id);
+            s.condition("tidio_website_id", &self.tidio_website_id);
             s.end()
         }
     }
@@ -797,15 +764,12 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.email = map.next_value()?,
-                1 => self.subscription_status = map.next_value()?,
-                2 => self.crisp_website_id = map.next_value()?,
-                3 => self.tidio_website_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.email),
+                1 => ::hubgen_runtime::de::value(map, &mut self.subscription_status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.crisp_website_id),
+                3 => ::hubgen_runtime::de::value(map, &mut self.tidio_website_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
@@ -1153,15 +1117,14 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("ApiKey", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("permissions", &self.permissions)?;
-            s.serialize_field("last_used_at", &self.last_used_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("is_active", &self.is_active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "ApiKey", 7usize);
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("name", &self.name);
+            s.field("permissions", &self.permissions);
+            s.field("last_used_at", &self.last_used_at);
+            s.field("created_at", &self.created_at);
+            s.field("is_active", &self.is_active);
             s.end()
         }
     }
@@ -1196,19 +1159,16 @@ pub mod api_keys {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.key_hash = Some(map.next_value()?),
-                    3 => self.name = Some(map.next_value()?),
-                    4 => self.permissions = map.next_value()?,
-                    5 => self.last_used_at = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.is_active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.key_hash),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.permissions),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.last_used_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for ApiKey {
@@ -1290,15 +1250,18 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewApiKey", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("permissions", &self.permissions)?;
-            s.serialize_field("last_used_at", &self.last_used_at)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("is_active", &self.is_active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewApiKey",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("name", &self.name);
+            s.field("permissions", &self.permissions);
+            s.field("last_used_at", &self.last_used_at);
+            s.field("created_at", &self.created_at);
+            s.field("is_active", &self.is_active);
             s.end()
         }
     }
@@ -1333,19 +1296,16 @@ pub mod api_keys {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.key_hash = Some(map.next_value()?),
-                    3 => self.name = Some(map.next_value()?),
-                    4 => self.permissions = map.next_value()?,
-                    5 => self.last_used_at = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.is_active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.key_hash),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.permissions),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.last_used_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewApiKey {
@@ -1450,27 +1410,26 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ApiKeyPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.tenant_id.is_some(),
-                            self.name.is_some(),
-                            self.permissions.is_some(),
-                            self.last_used_at.is_some(),
-                            self.created_at.is_some(),
-                            self.is_active.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "permissions", &self.permissions)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_used_at", &self.last_used_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ApiKeyPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.tenant_id.is_some(),
+                        self.name.is_some(),
+                        self.permissions.is_some(),
+                        self.last_used_at.is_some(),
+                        self.created_at.is_some(),
+                        self.is_active.is_some(),
+                    ],
+                ),
+            );
+            s.set("tenant_id", &self.tenant_id);
+            s.set("name", &self.name);
+            s.set("permissions", &self.permissions);
+            s.set("last_used_at", &self.last_used_at);
+            s.set("created_at", &self.created_at);
+            s.set("is_active", &self.is_active);
             s.end()
         }
     }
@@ -1499,18 +1458,15 @@ pub mod api_keys {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.tenant_id = map.next_value()?,
-                1 => self.key_hash = map.next_value()?,
-                2 => self.name = map.next_value()?,
-                3 => self.permissions = Some(map.next_value()?),
-                4 => self.last_used_at = Some(map.next_value()?),
-                5 => self.created_at = Some(map.next_value()?),
-                6 => self.is_active = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.key_hash),
+                2 => ::hubgen_runtime::de::value(map, &mut self.name),
+                3 => ::hubgen_runtime::de::some(map, &mut self.permissions),
+                4 => ::hubgen_runtime::de::some(map, &mut self.last_used_at),
+                5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                6 => ::hubgen_runtime::de::some(map, &mut self.is_active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ApiKeyPatch {
@@ -1544,13 +1500,12 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ApiKeyFilter",
-                    ::hubgen_runtime::ser::written(&[!self.tenant_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ApiKeyFilter",
+                ::hubgen_runtime::ser::written(&[!self.tenant_id.matches_all()]),
+            );
+            s.condition("tenant_id", &self.tenant_id);
             s.end()
         }
     }
@@ -1571,13 +1526,10 @@ pub mod api_keys {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.tenant_id = map.next_value()?,
-                1 => self.key_hash = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.tenant_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.key_hash),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
@@ -1803,14 +1755,17 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Conversation", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("session_id", &self.session_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Conversation",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("session_id", &self.session_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("metadata", &self.metadata);
             s.end()
         }
     }
@@ -1841,17 +1796,14 @@ pub mod conversations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.session_id = Some(map.next_value()?),
-                    3 => self.created_at = map.next_value()?,
-                    4 => self.updated_at = map.next_value()?,
-                    5 => self.metadata = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.session_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Conversation {
@@ -1912,13 +1864,16 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewConversation", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("session_id", &self.session_id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewConversation",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("session_id", &self.session_id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("metadata", &self.metadata);
             s.end()
         }
     }
@@ -1947,16 +1902,13 @@ pub mod conversations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.session_id = Some(map.next_value()?),
-                    2 => self.created_at = map.next_value()?,
-                    3 => self.updated_at = map.next_value()?,
-                    4 => self.metadata = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.session_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewConversation {
@@ -2022,21 +1974,20 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.session_id.is_some(),
-                            self.created_at.is_some(),
-                            self.metadata.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "session_id", &self.session_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.session_id.is_some(),
+                        self.created_at.is_some(),
+                        self.metadata.is_some(),
+                    ],
+                ),
+            );
+            s.set("session_id", &self.session_id);
+            s.set("created_at", &self.created_at);
+            s.set("metadata", &self.metadata);
             s.end()
         }
     }
@@ -2061,14 +2012,11 @@ pub mod conversations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.session_id = map.next_value()?,
-                1 => self.created_at = Some(map.next_value()?),
-                2 => self.metadata = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.session_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                2 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ConversationPatch {
@@ -2096,13 +2044,12 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationFilter",
-                    ::hubgen_runtime::ser::written(&[!self.session_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "session_id", &self.session_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationFilter",
+                ::hubgen_runtime::ser::written(&[!self.session_id.matches_all()]),
+            );
+            s.condition("session_id", &self.session_id);
             s.end()
         }
     }
@@ -2123,12 +2070,9 @@ pub mod conversations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.session_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.session_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
@@ -2347,15 +2291,18 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Message", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("timestamp", &self.timestamp)?;
-            s.serialize_field("metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Message",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("role", &self.role);
+            s.field("content", &self.content);
+            s.field("timestamp", &self.timestamp);
+            s.field("metadata", &self.metadata);
             s.end()
         }
     }
@@ -2388,18 +2335,15 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.conversation_id = Some(map.next_value()?),
-                    3 => self.role = Some(map.next_value()?),
-                    4 => self.content = Some(map.next_value()?),
-                    5 => self.timestamp = map.next_value()?,
-                    6 => self.metadata = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.role),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.timestamp),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Message {
@@ -2463,14 +2407,17 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewMessage", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("timestamp", &self.timestamp)?;
-            s.serialize_field("metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewMessage",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("role", &self.role);
+            s.field("content", &self.content);
+            s.field("timestamp", &self.timestamp);
+            s.field("metadata", &self.metadata);
             s.end()
         }
     }
@@ -2501,17 +2448,14 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.conversation_id = Some(map.next_value()?),
-                    2 => self.role = Some(map.next_value()?),
-                    3 => self.content = Some(map.next_value()?),
-                    4 => self.timestamp = map.next_value()?,
-                    5 => self.metadata = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.role),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.timestamp),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewMessage {
@@ -2599,29 +2543,24 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessagePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.conversation_id.is_some(),
-                            self.role.is_some(),
-                            self.content.is_some(),
-                            self.timestamp.is_some(),
-                            self.metadata.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
-            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
-            ::hubgen_runtime::ser::set(&mut s, "timestamp", &self.timestamp)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessagePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.conversation_id.is_some(),
+                        self.role.is_some(),
+                        self.content.is_some(),
+                        self.timestamp.is_some(),
+                        self.metadata.is_some(),
+                    ],
+                ),
+            );
+            s.set("conversation_id", &self.conversation_id);
+            s.set("role", &self.role);
+            s.set("content", &self.content);
+            s.set("timestamp", &self.timestamp);
+            s.set("metadata", &self.metadata);
             s.end()
         }
     }
@@ -2648,16 +2587,13 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = map.next_value()?,
-                1 => self.role = map.next_value()?,
-                2 => self.content = map.next_value()?,
-                3 => self.timestamp = Some(map.next_value()?),
-                4 => self.metadata = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.role),
+                2 => ::hubgen_runtime::de::value(map, &mut self.content),
+                3 => ::hubgen_runtime::de::some(map, &mut self.timestamp),
+                4 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl MessagePatch {
@@ -2694,23 +2630,15 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessageFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.conversation_id.matches_all(),
-                            !self.timestamp.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "timestamp", &self.timestamp)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessageFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.conversation_id.matches_all(), !self.timestamp.matches_all()],
+                ),
+            );
+            s.condition("conversation_id", &self.conversation_id);
+            s.condition("timestamp", &self.timestamp);
             s.end()
         }
     }
@@ -2731,13 +2659,10 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = map.next_value()?,
-                1 => self.timestamp = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.timestamp),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
@@ -2963,15 +2888,14 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Lead", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("intent", &self.intent)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Lead", 7usize);
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("intent", &self.intent);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -3006,19 +2930,16 @@ pub mod leads {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.conversation_id = map.next_value()?,
-                    3 => self.intent = Some(map.next_value()?),
-                    4 => self.contact_info = map.next_value()?,
-                    5 => self.status = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.intent),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.contact_info),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Lead {
@@ -3104,14 +3025,17 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewLead", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("intent", &self.intent)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewLead",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("intent", &self.intent);
+            s.field("status", &self.status);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -3144,18 +3068,15 @@ pub mod leads {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.conversation_id = map.next_value()?,
-                    2 => self.intent = Some(map.next_value()?),
-                    3 => self.contact_info = map.next_value()?,
-                    4 => self.status = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.intent),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.contact_info),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewLead {
@@ -3244,27 +3165,22 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LeadPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.conversation_id.is_some(),
-                            self.intent.is_some(),
-                            self.status.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "intent", &self.intent)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LeadPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.conversation_id.is_some(),
+                        self.intent.is_some(),
+                        self.status.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("conversation_id", &self.conversation_id);
+            s.set("intent", &self.intent);
+            s.set("status", &self.status);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -3291,16 +3207,13 @@ pub mod leads {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = Some(map.next_value()?),
-                1 => self.intent = map.next_value()?,
-                2 => self.contact_info = Some(map.next_value()?),
-                3 => self.status = Some(map.next_value()?),
-                4 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.intent),
+                2 => ::hubgen_runtime::de::some(map, &mut self.contact_info),
+                3 => ::hubgen_runtime::de::some(map, &mut self.status),
+                4 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl LeadPatch {
@@ -3339,21 +3252,20 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LeadFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.intent.matches_all(),
-                            !self.status.matches_all(),
-                            !self.created_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "intent", &self.intent)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LeadFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.intent.matches_all(),
+                        !self.status.matches_all(),
+                        !self.created_at.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("intent", &self.intent);
+            s.condition("status", &self.status);
+            s.condition("created_at", &self.created_at);
             s.end()
         }
     }
@@ -3374,14 +3286,11 @@ pub mod leads {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.intent = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                2 => self.created_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.intent),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
@@ -3608,14 +3517,17 @@ pub mod tenant_configurations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("TenantConfiguration", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("config_type", &self.config_type)?;
-            s.serialize_field("config_data", &self.config_data)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantConfiguration",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("config_type", &self.config_type);
+            s.field("config_data", &self.config_data);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -3646,17 +3558,14 @@ pub mod tenant_configurations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.config_type = Some(map.next_value()?),
-                    3 => self.config_data = Some(map.next_value()?),
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.config_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.config_data),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for TenantConfiguration {
@@ -3717,13 +3626,16 @@ pub mod tenant_configurations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenantConfiguration", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("config_type", &self.config_type)?;
-            s.serialize_field("config_data", &self.config_data)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenantConfiguration",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("config_type", &self.config_type);
+            s.field("config_data", &self.config_data);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -3752,16 +3664,13 @@ pub mod tenant_configurations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.config_type = Some(map.next_value()?),
-                    2 => self.config_data = Some(map.next_value()?),
-                    3 => self.created_at = map.next_value()?,
-                    4 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.config_type),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.config_data),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenantConfiguration {
@@ -3829,21 +3738,20 @@ pub mod tenant_configurations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantConfigurationPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.config_type.is_some(),
-                            self.config_data.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "config_type", &self.config_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "config_data", &self.config_data)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantConfigurationPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.config_type.is_some(),
+                        self.config_data.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("config_type", &self.config_type);
+            s.set("config_data", &self.config_data);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -3868,14 +3776,11 @@ pub mod tenant_configurations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.config_type = map.next_value()?,
-                1 => self.config_data = map.next_value()?,
-                2 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.config_type),
+                1 => ::hubgen_runtime::de::value(map, &mut self.config_data),
+                2 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantConfigurationPatch {
@@ -3903,13 +3808,12 @@ pub mod tenant_configurations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantConfigurationFilter",
-                    ::hubgen_runtime::ser::written(&[!self.config_type.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "config_type", &self.config_type)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantConfigurationFilter",
+                ::hubgen_runtime::ser::written(&[!self.config_type.matches_all()]),
+            );
+            s.condition("config_type", &self.config_type);
             s.end()
         }
     }
@@ -3930,12 +3834,9 @@ pub mod tenant_configurations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.config_type = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.config_type),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `tenant_configurations` can be ordered by: the primary key or an indexed column.
@@ -4157,16 +4058,19 @@ pub mod knowledge_bases {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("KnowledgeBase", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("content_type", &self.content_type)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("version", &self.version)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KnowledgeBase",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("content_type", &self.content_type);
+            s.field("content", &self.content);
+            s.field("version", &self.version);
+            s.field("is_active", &self.is_active);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -4201,19 +4105,16 @@ pub mod knowledge_bases {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.content_type = Some(map.next_value()?),
-                    3 => self.content = Some(map.next_value()?),
-                    4 => self.version = map.next_value()?,
-                    5 => self.is_active = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.content_type),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.version),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for KnowledgeBase {
@@ -4284,15 +4185,18 @@ pub mod knowledge_bases {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewKnowledgeBase", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("content_type", &self.content_type)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("version", &self.version)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewKnowledgeBase",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("content_type", &self.content_type);
+            s.field("content", &self.content);
+            s.field("version", &self.version);
+            s.field("is_active", &self.is_active);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -4325,18 +4229,15 @@ pub mod knowledge_bases {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.content_type = Some(map.next_value()?),
-                    2 => self.content = Some(map.next_value()?),
-                    3 => self.version = map.next_value()?,
-                    4 => self.is_active = map.next_value()?,
-                    5 => self.created_at = map.next_value()?,
-                    6 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.content_type),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.version),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewKnowledgeBase {
@@ -4422,25 +4323,24 @@ pub mod knowledge_bases {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "KnowledgeBasePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.content_type.is_some(),
-                            self.content.is_some(),
-                            self.version.is_some(),
-                            self.is_active.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "content_type", &self.content_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
-            ::hubgen_runtime::ser::set(&mut s, "version", &self.version)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KnowledgeBasePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.content_type.is_some(),
+                        self.content.is_some(),
+                        self.version.is_some(),
+                        self.is_active.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("content_type", &self.content_type);
+            s.set("content", &self.content);
+            s.set("version", &self.version);
+            s.set("is_active", &self.is_active);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -4467,16 +4367,13 @@ pub mod knowledge_bases {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.content_type = map.next_value()?,
-                1 => self.content = map.next_value()?,
-                2 => self.version = Some(map.next_value()?),
-                3 => self.is_active = Some(map.next_value()?),
-                4 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.content_type),
+                1 => ::hubgen_runtime::de::value(map, &mut self.content),
+                2 => ::hubgen_runtime::de::some(map, &mut self.version),
+                3 => ::hubgen_runtime::de::some(map, &mut self.is_active),
+                4 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl KnowledgeBasePatch {
@@ -4513,23 +4410,15 @@ pub mod knowledge_bases {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "KnowledgeBaseFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.content_type.matches_all(),
-                            !self.is_active.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "content_type",
-                &self.content_type,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "is_active", &self.is_active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "KnowledgeBaseFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.content_type.matches_all(), !self.is_active.matches_all()],
+                ),
+            );
+            s.condition("content_type", &self.content_type);
+            s.condition("is_active", &self.is_active);
             s.end()
         }
     }
@@ -4550,13 +4439,10 @@ pub mod knowledge_bases {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.content_type = map.next_value()?,
-                1 => self.is_active = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.content_type),
+                1 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `knowledge_bases` can be ordered by: the primary key or an indexed column.

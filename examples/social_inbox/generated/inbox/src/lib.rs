@@ -984,15 +984,14 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Tenant", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("tier", &self.tier)?;
-            s.serialize_field("settings", &self.settings)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Tenant", 7usize);
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("tier", &self.tier);
+            s.field("settings", &self.settings);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -1025,18 +1024,15 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.tier = Some(map.next_value()?),
-                    3 => self.settings = map.next_value()?,
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    6 => self.active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.tier),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.settings),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Tenant {
@@ -1099,15 +1095,18 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenant", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("tier", &self.tier)?;
-            s.serialize_field("settings", &self.settings)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenant",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("tier", &self.tier);
+            s.field("settings", &self.settings);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -1140,18 +1139,15 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.tier = Some(map.next_value()?),
-                    3 => self.settings = map.next_value()?,
-                    4 => self.created_at = map.next_value()?,
-                    5 => self.updated_at = map.next_value()?,
-                    6 => self.active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.tier),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.settings),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenant {
@@ -1239,27 +1235,26 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.name.is_some(),
-                            self.tier.is_some(),
-                            self.settings.is_some(),
-                            self.created_at.is_some(),
-                            self.updated_at.is_some(),
-                            self.active.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "tier", &self.tier)?;
-            ::hubgen_runtime::ser::set(&mut s, "settings", &self.settings)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "updated_at", &self.updated_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.name.is_some(),
+                        self.tier.is_some(),
+                        self.settings.is_some(),
+                        self.created_at.is_some(),
+                        self.updated_at.is_some(),
+                        self.active.is_some(),
+                    ],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("tier", &self.tier);
+            s.set("settings", &self.settings);
+            s.set("created_at", &self.created_at);
+            s.set("updated_at", &self.updated_at);
+            s.set("active", &self.active);
             s.end()
         }
     }
@@ -1287,17 +1282,14 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.tier = map.next_value()?,
-                2 => self.settings = Some(map.next_value()?),
-                3 => self.created_at = Some(map.next_value()?),
-                4 => self.updated_at = Some(map.next_value()?),
-                5 => self.active = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::value(map, &mut self.tier),
+                2 => ::hubgen_runtime::de::some(map, &mut self.settings),
+                3 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                4 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                5 => ::hubgen_runtime::de::some(map, &mut self.active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantPatch {
@@ -1330,13 +1322,12 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantFilter",
-                    ::hubgen_runtime::ser::written(&[!self.active.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantFilter",
+                ::hubgen_runtime::ser::written(&[!self.active.matches_all()]),
+            );
+            s.condition("active", &self.active);
             s.end()
         }
     }
@@ -1357,12 +1348,9 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.active = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
@@ -1568,11 +1556,10 @@ pub mod roles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Role", 3usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("permissions", &self.permissions)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Role", 3usize);
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("permissions", &self.permissions);
             s.end()
         }
     }
@@ -1593,14 +1580,11 @@ pub mod roles {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.permissions = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.permissions),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Role {
@@ -1645,11 +1629,14 @@ pub mod roles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewRole", 3usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("permissions", &self.permissions)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewRole",
+                3usize,
+            );
+            s.field("id", &self.id);
+            s.field("name", &self.name);
+            s.field("permissions", &self.permissions);
             s.end()
         }
     }
@@ -1670,14 +1657,11 @@ pub mod roles {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.name = Some(map.next_value()?),
-                    2 => self.permissions = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.permissions),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewRole {
@@ -1736,16 +1720,15 @@ pub mod roles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "RolePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[self.name.is_some(), self.permissions.is_some()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "permissions", &self.permissions)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "RolePatch",
+                ::hubgen_runtime::ser::written(
+                    &[self.name.is_some(), self.permissions.is_some()],
+                ),
+            );
+            s.set("name", &self.name);
+            s.set("permissions", &self.permissions);
             s.end()
         }
     }
@@ -1766,13 +1749,10 @@ pub mod roles {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.name = map.next_value()?,
-                1 => self.permissions = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.name),
+                1 => ::hubgen_runtime::de::some(map, &mut self.permissions),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl RolePatch {
@@ -1798,8 +1778,7 @@ pub mod roles {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("RoleFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(serializer, "RoleFilter", 0usize);
             s.end()
         }
     }
@@ -1819,8 +1798,7 @@ pub mod roles {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `roles` can be ordered by: the primary key or an indexed column.
@@ -2008,11 +1986,14 @@ pub mod platforms {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Platform", 3usize)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("display_name", &self.display_name)?;
-            s.serialize_field("config", &self.config)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Platform",
+                3usize,
+            );
+            s.field("name", &self.name);
+            s.field("display_name", &self.display_name);
+            s.field("config", &self.config);
             s.end()
         }
     }
@@ -2033,14 +2014,11 @@ pub mod platforms {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.name = Some(map.next_value()?),
-                    1 => self.display_name = Some(map.next_value()?),
-                    2 => self.config = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.display_name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.config),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Platform {
@@ -2085,11 +2063,14 @@ pub mod platforms {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewPlatform", 3usize)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("display_name", &self.display_name)?;
-            s.serialize_field("config", &self.config)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewPlatform",
+                3usize,
+            );
+            s.field("name", &self.name);
+            s.field("display_name", &self.display_name);
+            s.field("config", &self.config);
             s.end()
         }
     }
@@ -2110,14 +2091,11 @@ pub mod platforms {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.name = Some(map.next_value()?),
-                    1 => self.display_name = Some(map.next_value()?),
-                    2 => self.config = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.display_name),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.config),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewPlatform {
@@ -2175,16 +2153,15 @@ pub mod platforms {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "PlatformPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[self.display_name.is_some(), self.config.is_some()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "display_name", &self.display_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "config", &self.config)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "PlatformPatch",
+                ::hubgen_runtime::ser::written(
+                    &[self.display_name.is_some(), self.config.is_some()],
+                ),
+            );
+            s.set("display_name", &self.display_name);
+            s.set("config", &self.config);
             s.end()
         }
     }
@@ -2205,13 +2182,10 @@ pub mod platforms {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.display_name = map.next_value()?,
-                1 => self.config = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.display_name),
+                1 => ::hubgen_runtime::de::some(map, &mut self.config),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl PlatformPatch {
@@ -2233,8 +2207,11 @@ pub mod platforms {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("PlatformFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "PlatformFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -2254,8 +2231,7 @@ pub mod platforms {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `platforms` can be ordered by: the primary key or an indexed column.
@@ -2439,15 +2415,14 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("User", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("role_id", &self.role_id)?;
-            s.serialize_field("last_login", &self.last_login)?;
-            s.serialize_field("mfa_enabled", &self.mfa_enabled)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "User", 7usize);
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("email", &self.email);
+            s.field("role_id", &self.role_id);
+            s.field("last_login", &self.last_login);
+            s.field("mfa_enabled", &self.mfa_enabled);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2482,19 +2457,16 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.email = Some(map.next_value()?),
-                    3 => self.password_hash = Some(map.next_value()?),
-                    4 => self.role_id = Some(map.next_value()?),
-                    5 => self.last_login = map.next_value()?,
-                    6 => self.mfa_enabled = map.next_value()?,
-                    7 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.password_hash),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.role_id),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.last_login),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.mfa_enabled),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for User {
@@ -2574,14 +2546,17 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUser", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("role_id", &self.role_id)?;
-            s.serialize_field("last_login", &self.last_login)?;
-            s.serialize_field("mfa_enabled", &self.mfa_enabled)?;
-            s.serialize_field("created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUser",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("email", &self.email);
+            s.field("role_id", &self.role_id);
+            s.field("last_login", &self.last_login);
+            s.field("mfa_enabled", &self.mfa_enabled);
+            s.field("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2614,18 +2589,15 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.email = Some(map.next_value()?),
-                    2 => self.password_hash = Some(map.next_value()?),
-                    3 => self.role_id = Some(map.next_value()?),
-                    4 => self.last_login = map.next_value()?,
-                    5 => self.mfa_enabled = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.password_hash),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.role_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.last_login),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.mfa_enabled),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUser {
@@ -2721,25 +2693,24 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.email.is_some(),
-                            self.role_id.is_some(),
-                            self.last_login.is_some(),
-                            self.mfa_enabled.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::set(&mut s, "role_id", &self.role_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_login", &self.last_login)?;
-            ::hubgen_runtime::ser::set(&mut s, "mfa_enabled", &self.mfa_enabled)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.email.is_some(),
+                        self.role_id.is_some(),
+                        self.last_login.is_some(),
+                        self.mfa_enabled.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("email", &self.email);
+            s.set("role_id", &self.role_id);
+            s.set("last_login", &self.last_login);
+            s.set("mfa_enabled", &self.mfa_enabled);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -2767,17 +2738,14 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.email = map.next_value()?,
-                1 => self.password_hash = map.next_value()?,
-                2 => self.role_id = map.next_value()?,
-                3 => self.last_login = Some(map.next_value()?),
-                4 => self.mfa_enabled = Some(map.next_value()?),
-                5 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.email),
+                1 => ::hubgen_runtime::de::value(map, &mut self.password_hash),
+                2 => ::hubgen_runtime::de::value(map, &mut self.role_id),
+                3 => ::hubgen_runtime::de::some(map, &mut self.last_login),
+                4 => ::hubgen_runtime::de::some(map, &mut self.mfa_enabled),
+                5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserPatch {
@@ -2805,13 +2773,12 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserFilter",
-                    ::hubgen_runtime::ser::written(&[!self.email.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "email", &self.email)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserFilter",
+                ::hubgen_runtime::ser::written(&[!self.email.matches_all()]),
+            );
+            s.condition("email", &self.email);
             s.end()
         }
     }
@@ -2832,12 +2799,9 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.email = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.email),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
@@ -3073,13 +3037,12 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("ApiKey", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("expires_at", &self.expires_at)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "ApiKey", 5usize);
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("name", &self.name);
+            s.field("expires_at", &self.expires_at);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -3110,17 +3073,14 @@ pub mod api_keys {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.key_hash = Some(map.next_value()?),
-                    3 => self.name = Some(map.next_value()?),
-                    4 => self.expires_at = map.next_value()?,
-                    5 => self.active = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.key_hash),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.expires_at),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for ApiKey {
@@ -3192,13 +3152,16 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewApiKey", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("user_id", &self.user_id)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("expires_at", &self.expires_at)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewApiKey",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("user_id", &self.user_id);
+            s.field("name", &self.name);
+            s.field("expires_at", &self.expires_at);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -3229,17 +3192,14 @@ pub mod api_keys {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.user_id = Some(map.next_value()?),
-                    2 => self.key_hash = Some(map.next_value()?),
-                    3 => self.name = Some(map.next_value()?),
-                    4 => self.expires_at = map.next_value()?,
-                    5 => self.active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.user_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.key_hash),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.expires_at),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewApiKey {
@@ -3328,23 +3288,22 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ApiKeyPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.user_id.is_some(),
-                            self.name.is_some(),
-                            self.expires_at.is_some(),
-                            self.active.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "expires_at", &self.expires_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ApiKeyPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.user_id.is_some(),
+                        self.name.is_some(),
+                        self.expires_at.is_some(),
+                        self.active.is_some(),
+                    ],
+                ),
+            );
+            s.set("user_id", &self.user_id);
+            s.set("name", &self.name);
+            s.set("expires_at", &self.expires_at);
+            s.set("active", &self.active);
             s.end()
         }
     }
@@ -3371,16 +3330,13 @@ pub mod api_keys {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                1 => self.key_hash = map.next_value()?,
-                2 => self.name = map.next_value()?,
-                3 => self.expires_at = Some(map.next_value()?),
-                4 => self.active = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.key_hash),
+                2 => ::hubgen_runtime::de::value(map, &mut self.name),
+                3 => ::hubgen_runtime::de::some(map, &mut self.expires_at),
+                4 => ::hubgen_runtime::de::value(map, &mut self.active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ApiKeyPatch {
@@ -3409,13 +3365,12 @@ pub mod api_keys {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ApiKeyFilter",
-                    ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ApiKeyFilter",
+                ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
+            );
+            s.condition("user_id", &self.user_id);
             s.end()
         }
     }
@@ -3436,12 +3391,9 @@ pub mod api_keys {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.user_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.user_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
@@ -3682,17 +3634,20 @@ pub mod social_accounts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("SocialAccount", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("platform", &self.platform)?;
-            s.serialize_field("account_id", &self.account_id)?;
-            s.serialize_field("account_name", &self.account_name)?;
-            s.serialize_field("token_expires_at", &self.token_expires_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("connected_at", &self.connected_at)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SocialAccount",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("platform", &self.platform);
+            s.field("account_id", &self.account_id);
+            s.field("account_name", &self.account_name);
+            s.field("token_expires_at", &self.token_expires_at);
+            s.field("metadata", &self.metadata);
+            s.field("connected_at", &self.connected_at);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -3733,22 +3688,26 @@ pub mod social_accounts {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.platform = Some(map.next_value()?),
-                    3 => self.account_id = Some(map.next_value()?),
-                    4 => self.account_name = map.next_value()?,
-                    5 => self.access_token_encrypted = Some(map.next_value()?),
-                    6 => self.refresh_token_encrypted = map.next_value()?,
-                    7 => self.token_expires_at = map.next_value()?,
-                    8 => self.metadata = map.next_value()?,
-                    9 => self.connected_at = map.next_value()?,
-                    10 => self.active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.platform),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.account_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.account_name),
+                    5 => {
+                        ::hubgen_runtime::de::some(map, &mut self.access_token_encrypted)
                     }
+                    6 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.refresh_token_encrypted,
+                        )
+                    }
+                    7 => ::hubgen_runtime::de::value(map, &mut self.token_expires_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.connected_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for SocialAccount {
@@ -3849,16 +3808,19 @@ pub mod social_accounts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewSocialAccount", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("platform", &self.platform)?;
-            s.serialize_field("account_id", &self.account_id)?;
-            s.serialize_field("account_name", &self.account_name)?;
-            s.serialize_field("token_expires_at", &self.token_expires_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("connected_at", &self.connected_at)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewSocialAccount",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("platform", &self.platform);
+            s.field("account_id", &self.account_id);
+            s.field("account_name", &self.account_name);
+            s.field("token_expires_at", &self.token_expires_at);
+            s.field("metadata", &self.metadata);
+            s.field("connected_at", &self.connected_at);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -3897,21 +3859,25 @@ pub mod social_accounts {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.platform = Some(map.next_value()?),
-                    2 => self.account_id = Some(map.next_value()?),
-                    3 => self.account_name = map.next_value()?,
-                    4 => self.access_token_encrypted = Some(map.next_value()?),
-                    5 => self.refresh_token_encrypted = map.next_value()?,
-                    6 => self.token_expires_at = map.next_value()?,
-                    7 => self.metadata = map.next_value()?,
-                    8 => self.connected_at = map.next_value()?,
-                    9 => self.active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.platform),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.account_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.account_name),
+                    4 => {
+                        ::hubgen_runtime::de::some(map, &mut self.access_token_encrypted)
                     }
+                    5 => {
+                        ::hubgen_runtime::de::value(
+                            map,
+                            &mut self.refresh_token_encrypted,
+                        )
+                    }
+                    6 => ::hubgen_runtime::de::value(map, &mut self.token_expires_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.connected_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewSocialAccount {
@@ -4040,33 +4006,28 @@ pub mod social_accounts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "SocialAccountPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.platform.is_some(),
-                            self.account_id.is_some(),
-                            self.account_name.is_some(),
-                            self.token_expires_at.is_some(),
-                            self.metadata.is_some(),
-                            self.connected_at.is_some(),
-                            self.active.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "platform", &self.platform)?;
-            ::hubgen_runtime::ser::set(&mut s, "account_id", &self.account_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "account_name", &self.account_name)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "token_expires_at",
-                &self.token_expires_at,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "connected_at", &self.connected_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SocialAccountPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.platform.is_some(),
+                        self.account_id.is_some(),
+                        self.account_name.is_some(),
+                        self.token_expires_at.is_some(),
+                        self.metadata.is_some(),
+                        self.connected_at.is_some(),
+                        self.active.is_some(),
+                    ],
+                ),
+            );
+            s.set("platform", &self.platform);
+            s.set("account_id", &self.account_id);
+            s.set("account_name", &self.account_name);
+            s.set("token_expires_at", &self.token_expires_at);
+            s.set("metadata", &self.metadata);
+            s.set("connected_at", &self.connected_at);
+            s.set("active", &self.active);
             s.end()
         }
     }
@@ -4097,20 +4058,17 @@ pub mod social_accounts {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.platform = map.next_value()?,
-                1 => self.account_id = map.next_value()?,
-                2 => self.account_name = Some(map.next_value()?),
-                3 => self.access_token_encrypted = map.next_value()?,
-                4 => self.refresh_token_encrypted = Some(map.next_value()?),
-                5 => self.token_expires_at = Some(map.next_value()?),
-                6 => self.metadata = Some(map.next_value()?),
-                7 => self.connected_at = Some(map.next_value()?),
-                8 => self.active = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.platform),
+                1 => ::hubgen_runtime::de::value(map, &mut self.account_id),
+                2 => ::hubgen_runtime::de::some(map, &mut self.account_name),
+                3 => ::hubgen_runtime::de::value(map, &mut self.access_token_encrypted),
+                4 => ::hubgen_runtime::de::some(map, &mut self.refresh_token_encrypted),
+                5 => ::hubgen_runtime::de::some(map, &mut self.token_expires_at),
+                6 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                7 => ::hubgen_runtime::de::some(map, &mut self.connected_at),
+                8 => ::hubgen_runtime::de::some(map, &mut self.active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl SocialAccountPatch {
@@ -4140,13 +4098,12 @@ pub mod social_accounts {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "SocialAccountFilter",
-                    ::hubgen_runtime::ser::written(&[!self.platform.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "platform", &self.platform)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "SocialAccountFilter",
+                ::hubgen_runtime::ser::written(&[!self.platform.matches_all()]),
+            );
+            s.condition("platform", &self.platform);
             s.end()
         }
     }
@@ -4167,12 +4124,9 @@ pub mod social_accounts {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.platform = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.platform),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `social_accounts` can be ordered by: the primary key or an indexed column.
@@ -4417,21 +4371,21 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Conversation", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("social_account_id", &self.social_account_id)?;
-            s.serialize_field(
-                "platform_conversation_id",
-                &self.platform_conversation_id,
-            )?;
-            s.serialize_field("participant_id", &self.participant_id)?;
-            s.serialize_field("participant_name", &self.participant_name)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("started_at", &self.started_at)?;
-            s.serialize_field("last_message_at", &self.last_message_at)?;
-            s.serialize_field("message_count", &self.message_count)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Conversation",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("social_account_id", &self.social_account_id);
+            s.field("platform_conversation_id", &self.platform_conversation_id);
+            s.field("participant_id", &self.participant_id);
+            s.field("participant_name", &self.participant_name);
+            s.field("status", &self.status);
+            s.field("started_at", &self.started_at);
+            s.field("last_message_at", &self.last_message_at);
+            s.field("message_count", &self.message_count);
             s.end()
         }
     }
@@ -4470,21 +4424,23 @@ pub mod conversations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.social_account_id = Some(map.next_value()?),
-                    3 => self.platform_conversation_id = Some(map.next_value()?),
-                    4 => self.participant_id = Some(map.next_value()?),
-                    5 => self.participant_name = map.next_value()?,
-                    6 => self.status = map.next_value()?,
-                    7 => self.started_at = map.next_value()?,
-                    8 => self.last_message_at = map.next_value()?,
-                    9 => self.message_count = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.social_account_id),
+                    3 => {
+                        ::hubgen_runtime::de::some(
+                            map,
+                            &mut self.platform_conversation_id,
+                        )
                     }
+                    4 => ::hubgen_runtime::de::some(map, &mut self.participant_id),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.participant_name),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.started_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.last_message_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.message_count),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Conversation {
@@ -4568,20 +4524,20 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewConversation", 9usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("social_account_id", &self.social_account_id)?;
-            s.serialize_field(
-                "platform_conversation_id",
-                &self.platform_conversation_id,
-            )?;
-            s.serialize_field("participant_id", &self.participant_id)?;
-            s.serialize_field("participant_name", &self.participant_name)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("started_at", &self.started_at)?;
-            s.serialize_field("last_message_at", &self.last_message_at)?;
-            s.serialize_field("message_count", &self.message_count)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewConversation",
+                9usize,
+            );
+            s.field("id", &self.id);
+            s.field("social_account_id", &self.social_account_id);
+            s.field("platform_conversation_id", &self.platform_conversation_id);
+            s.field("participant_id", &self.participant_id);
+            s.field("participant_name", &self.participant_name);
+            s.field("status", &self.status);
+            s.field("started_at", &self.started_at);
+            s.field("last_message_at", &self.last_message_at);
+            s.field("message_count", &self.message_count);
             s.end()
         }
     }
@@ -4618,20 +4574,22 @@ pub mod conversations {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.social_account_id = Some(map.next_value()?),
-                    2 => self.platform_conversation_id = Some(map.next_value()?),
-                    3 => self.participant_id = Some(map.next_value()?),
-                    4 => self.participant_name = map.next_value()?,
-                    5 => self.status = map.next_value()?,
-                    6 => self.started_at = map.next_value()?,
-                    7 => self.last_message_at = map.next_value()?,
-                    8 => self.message_count = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.social_account_id),
+                    2 => {
+                        ::hubgen_runtime::de::some(
+                            map,
+                            &mut self.platform_conversation_id,
+                        )
                     }
+                    3 => ::hubgen_runtime::de::some(map, &mut self.participant_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.participant_name),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.started_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.last_message_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.message_count),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewConversation {
@@ -4747,47 +4705,30 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.social_account_id.is_some(),
-                            self.platform_conversation_id.is_some(),
-                            self.participant_id.is_some(),
-                            self.participant_name.is_some(),
-                            self.status.is_some(),
-                            self.started_at.is_some(),
-                            self.last_message_at.is_some(),
-                            self.message_count.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "social_account_id",
-                &self.social_account_id,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "platform_conversation_id",
-                &self.platform_conversation_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "participant_id", &self.participant_id)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "participant_name",
-                &self.participant_name,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "started_at", &self.started_at)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "last_message_at",
-                &self.last_message_at,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "message_count", &self.message_count)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.social_account_id.is_some(),
+                        self.platform_conversation_id.is_some(),
+                        self.participant_id.is_some(),
+                        self.participant_name.is_some(),
+                        self.status.is_some(),
+                        self.started_at.is_some(),
+                        self.last_message_at.is_some(),
+                        self.message_count.is_some(),
+                    ],
+                ),
+            );
+            s.set("social_account_id", &self.social_account_id);
+            s.set("platform_conversation_id", &self.platform_conversation_id);
+            s.set("participant_id", &self.participant_id);
+            s.set("participant_name", &self.participant_name);
+            s.set("status", &self.status);
+            s.set("started_at", &self.started_at);
+            s.set("last_message_at", &self.last_message_at);
+            s.set("message_count", &self.message_count);
             s.end()
         }
     }
@@ -4817,19 +4758,16 @@ pub mod conversations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.social_account_id = map.next_value()?,
-                1 => self.platform_conversation_id = map.next_value()?,
-                2 => self.participant_id = map.next_value()?,
-                3 => self.participant_name = Some(map.next_value()?),
-                4 => self.status = Some(map.next_value()?),
-                5 => self.started_at = Some(map.next_value()?),
-                6 => self.last_message_at = Some(map.next_value()?),
-                7 => self.message_count = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.social_account_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.platform_conversation_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.participant_id),
+                3 => ::hubgen_runtime::de::some(map, &mut self.participant_name),
+                4 => ::hubgen_runtime::de::some(map, &mut self.status),
+                5 => ::hubgen_runtime::de::some(map, &mut self.started_at),
+                6 => ::hubgen_runtime::de::some(map, &mut self.last_message_at),
+                7 => ::hubgen_runtime::de::some(map, &mut self.message_count),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ConversationPatch {
@@ -4869,23 +4807,15 @@ pub mod conversations {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ConversationFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.status.matches_all(),
-                            !self.last_message_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "last_message_at",
-                &self.last_message_at,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ConversationFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.status.matches_all(), !self.last_message_at.matches_all()],
+                ),
+            );
+            s.condition("status", &self.status);
+            s.condition("last_message_at", &self.last_message_at);
             s.end()
         }
     }
@@ -4906,13 +4836,10 @@ pub mod conversations {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.status = map.next_value()?,
-                1 => self.last_message_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.status),
+                1 => ::hubgen_runtime::de::value(map, &mut self.last_message_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
@@ -5163,16 +5090,19 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Message", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("platform_message_id", &self.platform_message_id)?;
-            s.serialize_field("direction", &self.direction)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("sender_id", &self.sender_id)?;
-            s.serialize_field("received_at", &self.received_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Message",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("platform_message_id", &self.platform_message_id);
+            s.field("direction", &self.direction);
+            s.field("content", &self.content);
+            s.field("sender_id", &self.sender_id);
+            s.field("received_at", &self.received_at);
+            s.field("metadata", &self.metadata);
             s.end()
         }
     }
@@ -5207,19 +5137,16 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.conversation_id = Some(map.next_value()?),
-                    2 => self.platform_message_id = Some(map.next_value()?),
-                    3 => self.direction = Some(map.next_value()?),
-                    4 => self.content = Some(map.next_value()?),
-                    5 => self.sender_id = map.next_value()?,
-                    6 => self.received_at = Some(map.next_value()?),
-                    7 => self.metadata = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.platform_message_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.direction),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.sender_id),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.received_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Message {
@@ -5292,16 +5219,19 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewMessage", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("platform_message_id", &self.platform_message_id)?;
-            s.serialize_field("direction", &self.direction)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("sender_id", &self.sender_id)?;
-            s.serialize_field("received_at", &self.received_at)?;
-            s.serialize_field("metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewMessage",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("platform_message_id", &self.platform_message_id);
+            s.field("direction", &self.direction);
+            s.field("content", &self.content);
+            s.field("sender_id", &self.sender_id);
+            s.field("received_at", &self.received_at);
+            s.field("metadata", &self.metadata);
             s.end()
         }
     }
@@ -5336,19 +5266,16 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.conversation_id = Some(map.next_value()?),
-                    2 => self.platform_message_id = Some(map.next_value()?),
-                    3 => self.direction = Some(map.next_value()?),
-                    4 => self.content = Some(map.next_value()?),
-                    5 => self.sender_id = map.next_value()?,
-                    6 => self.received_at = map.next_value()?,
-                    7 => self.metadata = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.platform_message_id),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.direction),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.sender_id),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.received_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewMessage {
@@ -5456,35 +5383,26 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessagePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.conversation_id.is_some(),
-                            self.platform_message_id.is_some(),
-                            self.direction.is_some(),
-                            self.content.is_some(),
-                            self.sender_id.is_some(),
-                            self.metadata.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "platform_message_id",
-                &self.platform_message_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "direction", &self.direction)?;
-            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
-            ::hubgen_runtime::ser::set(&mut s, "sender_id", &self.sender_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessagePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.conversation_id.is_some(),
+                        self.platform_message_id.is_some(),
+                        self.direction.is_some(),
+                        self.content.is_some(),
+                        self.sender_id.is_some(),
+                        self.metadata.is_some(),
+                    ],
+                ),
+            );
+            s.set("conversation_id", &self.conversation_id);
+            s.set("platform_message_id", &self.platform_message_id);
+            s.set("direction", &self.direction);
+            s.set("content", &self.content);
+            s.set("sender_id", &self.sender_id);
+            s.set("metadata", &self.metadata);
             s.end()
         }
     }
@@ -5512,17 +5430,14 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = map.next_value()?,
-                1 => self.platform_message_id = map.next_value()?,
-                2 => self.direction = map.next_value()?,
-                3 => self.content = map.next_value()?,
-                4 => self.sender_id = Some(map.next_value()?),
-                5 => self.metadata = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.platform_message_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.direction),
+                3 => ::hubgen_runtime::de::value(map, &mut self.content),
+                4 => ::hubgen_runtime::de::some(map, &mut self.sender_id),
+                5 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl MessagePatch {
@@ -5565,27 +5480,18 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessageFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.conversation_id.matches_all(),
-                            !self.platform_message_id.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "platform_message_id",
-                &self.platform_message_id,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessageFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.conversation_id.matches_all(),
+                        !self.platform_message_id.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("conversation_id", &self.conversation_id);
+            s.condition("platform_message_id", &self.platform_message_id);
             s.end()
         }
     }
@@ -5609,13 +5515,10 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = map.next_value()?,
-                1 => self.platform_message_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.platform_message_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
@@ -5845,16 +5748,15 @@ pub mod replies {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Reply", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("message_id", &self.message_id)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("confidence", &self.confidence)?;
-            s.serialize_field("generated_at", &self.generated_at)?;
-            s.serialize_field("sent_at", &self.sent_at)?;
-            s.serialize_field("error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Reply", 8usize);
+            s.field("id", &self.id);
+            s.field("message_id", &self.message_id);
+            s.field("content", &self.content);
+            s.field("status", &self.status);
+            s.field("confidence", &self.confidence);
+            s.field("generated_at", &self.generated_at);
+            s.field("sent_at", &self.sent_at);
+            s.field("error_message", &self.error_message);
             s.end()
         }
     }
@@ -5889,19 +5791,16 @@ pub mod replies {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.message_id = Some(map.next_value()?),
-                    2 => self.content = Some(map.next_value()?),
-                    3 => self.status = Some(map.next_value()?),
-                    4 => self.confidence = map.next_value()?,
-                    5 => self.generated_at = map.next_value()?,
-                    6 => self.sent_at = map.next_value()?,
-                    7 => self.error_message = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.message_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.confidence),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.generated_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.sent_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Reply {
@@ -5972,16 +5871,19 @@ pub mod replies {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewReply", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("message_id", &self.message_id)?;
-            s.serialize_field("content", &self.content)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("confidence", &self.confidence)?;
-            s.serialize_field("generated_at", &self.generated_at)?;
-            s.serialize_field("sent_at", &self.sent_at)?;
-            s.serialize_field("error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewReply",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("message_id", &self.message_id);
+            s.field("content", &self.content);
+            s.field("status", &self.status);
+            s.field("confidence", &self.confidence);
+            s.field("generated_at", &self.generated_at);
+            s.field("sent_at", &self.sent_at);
+            s.field("error_message", &self.error_message);
             s.end()
         }
     }
@@ -6016,19 +5918,16 @@ pub mod replies {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.message_id = Some(map.next_value()?),
-                    2 => self.content = Some(map.next_value()?),
-                    3 => self.status = map.next_value()?,
-                    4 => self.confidence = map.next_value()?,
-                    5 => self.generated_at = map.next_value()?,
-                    6 => self.sent_at = map.next_value()?,
-                    7 => self.error_message = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.message_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.content),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.confidence),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.generated_at),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.sent_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewReply {
@@ -6126,29 +6025,28 @@ pub mod replies {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ReplyPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.message_id.is_some(),
-                            self.content.is_some(),
-                            self.status.is_some(),
-                            self.confidence.is_some(),
-                            self.generated_at.is_some(),
-                            self.sent_at.is_some(),
-                            self.error_message.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "message_id", &self.message_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "confidence", &self.confidence)?;
-            ::hubgen_runtime::ser::set(&mut s, "generated_at", &self.generated_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "sent_at", &self.sent_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ReplyPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.message_id.is_some(),
+                        self.content.is_some(),
+                        self.status.is_some(),
+                        self.confidence.is_some(),
+                        self.generated_at.is_some(),
+                        self.sent_at.is_some(),
+                        self.error_message.is_some(),
+                    ],
+                ),
+            );
+            s.set("message_id", &self.message_id);
+            s.set("content", &self.content);
+            s.set("status", &self.status);
+            s.set("confidence", &self.confidence);
+            s.set("generated_at", &self.generated_at);
+            s.set("sent_at", &self.sent_at);
+            s.set("error_message", &self.error_message);
             s.end()
         }
     }
@@ -6177,18 +6075,15 @@ pub mod replies {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.message_id = map.next_value()?,
-                1 => self.content = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.confidence = Some(map.next_value()?),
-                4 => self.generated_at = Some(map.next_value()?),
-                5 => self.sent_at = Some(map.next_value()?),
-                6 => self.error_message = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.message_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.content),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.confidence),
+                4 => ::hubgen_runtime::de::some(map, &mut self.generated_at),
+                5 => ::hubgen_runtime::de::some(map, &mut self.sent_at),
+                6 => ::hubgen_runtime::de::some(map, &mut self.error_message),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl ReplyPatch {
@@ -6225,23 +6120,15 @@ pub mod replies {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "ReplyFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.message_id.matches_all(),
-                            !self.generated_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "message_id", &self.message_id)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "generated_at",
-                &self.generated_at,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "ReplyFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.message_id.matches_all(), !self.generated_at.matches_all()],
+                ),
+            );
+            s.condition("message_id", &self.message_id);
+            s.condition("generated_at", &self.generated_at);
             s.end()
         }
     }
@@ -6262,13 +6149,10 @@ pub mod replies {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.message_id = map.next_value()?,
-                1 => self.generated_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.message_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.generated_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `replies` can be ordered by: the primary key or an indexed column.
@@ -6509,18 +6393,17 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Lead", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("company", &self.company)?;
-            s.serialize_field("score", &self.score)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("notes", &self.notes)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("search_vector", &self.search_vector)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Lead", 10usize);
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("company", &self.company);
+            s.field("score", &self.score);
+            s.field("status", &self.status);
+            s.field("notes", &self.notes);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("search_vector", &self.search_vector);
             s.end()
         }
     }
@@ -6565,24 +6448,21 @@ pub mod leads {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.conversation_id = map.next_value()?,
-                    3 => self.name = map.next_value()?,
-                    4 => self.email = map.next_value()?,
-                    5 => self.phone = map.next_value()?,
-                    6 => self.company = map.next_value()?,
-                    7 => self.score = map.next_value()?,
-                    8 => self.status = map.next_value()?,
-                    9 => self.notes = map.next_value()?,
-                    10 => self.created_at = map.next_value()?,
-                    11 => self.updated_at = map.next_value()?,
-                    12 => self.search_vector = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.email),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.phone),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.company),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.score),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.notes),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.search_vector),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Lead {
@@ -6690,16 +6570,19 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewLead", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("conversation_id", &self.conversation_id)?;
-            s.serialize_field("company", &self.company)?;
-            s.serialize_field("score", &self.score)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("notes", &self.notes)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewLead",
+                8usize,
+            );
+            s.field("id", &self.id);
+            s.field("conversation_id", &self.conversation_id);
+            s.field("company", &self.company);
+            s.field("score", &self.score);
+            s.field("status", &self.status);
+            s.field("notes", &self.notes);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
             s.end()
         }
     }
@@ -6740,22 +6623,19 @@ pub mod leads {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.conversation_id = map.next_value()?,
-                    2 => self.name = map.next_value()?,
-                    3 => self.email = map.next_value()?,
-                    4 => self.phone = map.next_value()?,
-                    5 => self.company = map.next_value()?,
-                    6 => self.score = map.next_value()?,
-                    7 => self.status = map.next_value()?,
-                    8 => self.notes = map.next_value()?,
-                    9 => self.created_at = map.next_value()?,
-                    10 => self.updated_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.conversation_id),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.name),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.email),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.phone),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.company),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.score),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.notes),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewLead {
@@ -6875,31 +6755,26 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LeadPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.conversation_id.is_some(),
-                            self.company.is_some(),
-                            self.score.is_some(),
-                            self.status.is_some(),
-                            self.notes.is_some(),
-                            self.created_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "conversation_id",
-                &self.conversation_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "company", &self.company)?;
-            ::hubgen_runtime::ser::set(&mut s, "score", &self.score)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "notes", &self.notes)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LeadPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.conversation_id.is_some(),
+                        self.company.is_some(),
+                        self.score.is_some(),
+                        self.status.is_some(),
+                        self.notes.is_some(),
+                        self.created_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("conversation_id", &self.conversation_id);
+            s.set("company", &self.company);
+            s.set("score", &self.score);
+            s.set("status", &self.status);
+            s.set("notes", &self.notes);
+            s.set("created_at", &self.created_at);
             s.end()
         }
     }
@@ -6930,20 +6805,17 @@ pub mod leads {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.conversation_id = Some(map.next_value()?),
-                1 => self.name = Some(map.next_value()?),
-                2 => self.email = Some(map.next_value()?),
-                3 => self.phone = Some(map.next_value()?),
-                4 => self.company = Some(map.next_value()?),
-                5 => self.score = Some(map.next_value()?),
-                6 => self.status = Some(map.next_value()?),
-                7 => self.notes = Some(map.next_value()?),
-                8 => self.created_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::some(map, &mut self.conversation_id),
+                1 => ::hubgen_runtime::de::some(map, &mut self.name),
+                2 => ::hubgen_runtime::de::some(map, &mut self.email),
+                3 => ::hubgen_runtime::de::some(map, &mut self.phone),
+                4 => ::hubgen_runtime::de::some(map, &mut self.company),
+                5 => ::hubgen_runtime::de::some(map, &mut self.score),
+                6 => ::hubgen_runtime::de::some(map, &mut self.status),
+                7 => ::hubgen_runtime::de::some(map, &mut self.notes),
+                8 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl LeadPatch {
@@ -6990,16 +6862,15 @@ pub mod leads {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LeadFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.score.matches_all(), !self.status.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "score", &self.score)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LeadFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.score.matches_all(), !self.status.matches_all()],
+                ),
+            );
+            s.condition("score", &self.score);
+            s.condition("status", &self.status);
             s.end()
         }
     }
@@ -7020,14 +6891,11 @@ pub mod leads {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.score = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                2 => self.email = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.score),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.email),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
@@ -7252,15 +7120,18 @@ pub mod lead_scores {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("LeadScore", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("lead_id", &self.lead_id)?;
-            s.serialize_field("score", &self.score)?;
-            s.serialize_field("score_value", &self.score_value)?;
-            s.serialize_field("signals", &self.signals)?;
-            s.serialize_field("reasoning", &self.reasoning)?;
-            s.serialize_field("scored_at", &self.scored_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LeadScore",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("lead_id", &self.lead_id);
+            s.field("score", &self.score);
+            s.field("score_value", &self.score_value);
+            s.field("signals", &self.signals);
+            s.field("reasoning", &self.reasoning);
+            s.field("scored_at", &self.scored_at);
             s.end()
         }
     }
@@ -7293,18 +7164,15 @@ pub mod lead_scores {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.lead_id = Some(map.next_value()?),
-                    2 => self.score = Some(map.next_value()?),
-                    3 => self.score_value = Some(map.next_value()?),
-                    4 => self.signals = map.next_value()?,
-                    5 => self.reasoning = map.next_value()?,
-                    6 => self.scored_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.lead_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.score),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.score_value),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.signals),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.reasoning),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.scored_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for LeadScore {
@@ -7368,15 +7236,18 @@ pub mod lead_scores {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewLeadScore", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("lead_id", &self.lead_id)?;
-            s.serialize_field("score", &self.score)?;
-            s.serialize_field("score_value", &self.score_value)?;
-            s.serialize_field("signals", &self.signals)?;
-            s.serialize_field("reasoning", &self.reasoning)?;
-            s.serialize_field("scored_at", &self.scored_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewLeadScore",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("lead_id", &self.lead_id);
+            s.field("score", &self.score);
+            s.field("score_value", &self.score_value);
+            s.field("signals", &self.signals);
+            s.field("reasoning", &self.reasoning);
+            s.field("scored_at", &self.scored_at);
             s.end()
         }
     }
@@ -7409,18 +7280,15 @@ pub mod lead_scores {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.lead_id = Some(map.next_value()?),
-                    2 => self.score = Some(map.next_value()?),
-                    3 => self.score_value = Some(map.next_value()?),
-                    4 => self.signals = map.next_value()?,
-                    5 => self.reasoning = map.next_value()?,
-                    6 => self.scored_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.lead_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.score),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.score_value),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.signals),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.reasoning),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.scored_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewLeadScore {
@@ -7511,27 +7379,26 @@ pub mod lead_scores {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LeadScorePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.lead_id.is_some(),
-                            self.score.is_some(),
-                            self.score_value.is_some(),
-                            self.signals.is_some(),
-                            self.reasoning.is_some(),
-                            self.scored_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "lead_id", &self.lead_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "score", &self.score)?;
-            ::hubgen_runtime::ser::set(&mut s, "score_value", &self.score_value)?;
-            ::hubgen_runtime::ser::set(&mut s, "signals", &self.signals)?;
-            ::hubgen_runtime::ser::set(&mut s, "reasoning", &self.reasoning)?;
-            ::hubgen_runtime::ser::set(&mut s, "scored_at", &self.scored_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LeadScorePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.lead_id.is_some(),
+                        self.score.is_some(),
+                        self.score_value.is_some(),
+                        self.signals.is_some(),
+                        self.reasoning.is_some(),
+                        self.scored_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("lead_id", &self.lead_id);
+            s.set("score", &self.score);
+            s.set("score_value", &self.score_value);
+            s.set("signals", &self.signals);
+            s.set("reasoning", &self.reasoning);
+            s.set("scored_at", &self.scored_at);
             s.end()
         }
     }
@@ -7559,17 +7426,14 @@ pub mod lead_scores {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.lead_id = map.next_value()?,
-                1 => self.score = map.next_value()?,
-                2 => self.score_value = map.next_value()?,
-                3 => self.signals = Some(map.next_value()?),
-                4 => self.reasoning = Some(map.next_value()?),
-                5 => self.scored_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.lead_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.score),
+                2 => ::hubgen_runtime::de::value(map, &mut self.score_value),
+                3 => ::hubgen_runtime::de::some(map, &mut self.signals),
+                4 => ::hubgen_runtime::de::some(map, &mut self.reasoning),
+                5 => ::hubgen_runtime::de::some(map, &mut self.scored_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl LeadScorePatch {
@@ -7601,13 +7465,12 @@ pub mod lead_scores {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "LeadScoreFilter",
-                    ::hubgen_runtime::ser::written(&[!self.lead_id.matches_all()]),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "lead_id", &self.lead_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "LeadScoreFilter",
+                ::hubgen_runtime::ser::written(&[!self.lead_id.matches_all()]),
+            );
+            s.condition("lead_id", &self.lead_id);
             s.end()
         }
     }
@@ -7628,12 +7491,9 @@ pub mod lead_scores {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.lead_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.lead_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `lead_scores` can be ordered by: the primary key or an indexed column.
@@ -7845,14 +7705,17 @@ pub mod crm_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("CrmConfig", 6usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("provider", &self.provider)?;
-            s.serialize_field("field_mappings", &self.field_mappings)?;
-            s.serialize_field("auto_sync", &self.auto_sync)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "CrmConfig",
+                6usize,
+            );
+            s.field("id", &self.id);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("provider", &self.provider);
+            s.field("field_mappings", &self.field_mappings);
+            s.field("auto_sync", &self.auto_sync);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -7885,18 +7748,15 @@ pub mod crm_configs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.tenant_id = Some(map.next_value()?),
-                    2 => self.provider = Some(map.next_value()?),
-                    3 => self.credentials_encrypted = Some(map.next_value()?),
-                    4 => self.field_mappings = map.next_value()?,
-                    5 => self.auto_sync = Some(map.next_value()?),
-                    6 => self.active = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.provider),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.credentials_encrypted),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.field_mappings),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.auto_sync),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for CrmConfig {
@@ -7979,13 +7839,16 @@ pub mod crm_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewCrmConfig", 5usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("provider", &self.provider)?;
-            s.serialize_field("field_mappings", &self.field_mappings)?;
-            s.serialize_field("auto_sync", &self.auto_sync)?;
-            s.serialize_field("active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewCrmConfig",
+                5usize,
+            );
+            s.field("id", &self.id);
+            s.field("provider", &self.provider);
+            s.field("field_mappings", &self.field_mappings);
+            s.field("auto_sync", &self.auto_sync);
+            s.field("active", &self.active);
             s.end()
         }
     }
@@ -8016,17 +7879,14 @@ pub mod crm_configs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.provider = Some(map.next_value()?),
-                    2 => self.credentials_encrypted = Some(map.next_value()?),
-                    3 => self.field_mappings = map.next_value()?,
-                    4 => self.auto_sync = map.next_value()?,
-                    5 => self.active = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.provider),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.credentials_encrypted),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.field_mappings),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.auto_sync),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.active),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewCrmConfig {
@@ -8123,23 +7983,22 @@ pub mod crm_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "CrmConfigPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.provider.is_some(),
-                            self.field_mappings.is_some(),
-                            self.auto_sync.is_some(),
-                            self.active.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "provider", &self.provider)?;
-            ::hubgen_runtime::ser::set(&mut s, "field_mappings", &self.field_mappings)?;
-            ::hubgen_runtime::ser::set(&mut s, "auto_sync", &self.auto_sync)?;
-            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "CrmConfigPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.provider.is_some(),
+                        self.field_mappings.is_some(),
+                        self.auto_sync.is_some(),
+                        self.active.is_some(),
+                    ],
+                ),
+            );
+            s.set("provider", &self.provider);
+            s.set("field_mappings", &self.field_mappings);
+            s.set("auto_sync", &self.auto_sync);
+            s.set("active", &self.active);
             s.end()
         }
     }
@@ -8166,16 +8025,13 @@ pub mod crm_configs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.provider = map.next_value()?,
-                1 => self.credentials_encrypted = map.next_value()?,
-                2 => self.field_mappings = Some(map.next_value()?),
-                3 => self.auto_sync = map.next_value()?,
-                4 => self.active = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.provider),
+                1 => ::hubgen_runtime::de::value(map, &mut self.credentials_encrypted),
+                2 => ::hubgen_runtime::de::some(map, &mut self.field_mappings),
+                3 => ::hubgen_runtime::de::value(map, &mut self.auto_sync),
+                4 => ::hubgen_runtime::de::value(map, &mut self.active),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl CrmConfigPatch {
@@ -8201,8 +8057,11 @@ pub mod crm_configs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let s = serializer.serialize_struct("CrmConfigFilter", 0usize)?;
+            let s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "CrmConfigFilter",
+                0usize,
+            );
             s.end()
         }
     }
@@ -8222,8 +8081,7 @@ pub mod crm_configs {
             _index: usize,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            map.next_value::<::serde::de::IgnoredAny>()?;
-            Ok(())
+            ::hubgen_runtime::de::skip(map)
         }
     }
     /// What a list of `crm_configs` can be ordered by: the primary key or an indexed column.
@@ -8409,18 +8267,21 @@ pub mod crm_syncs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("CrmSync", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("lead_id", &self.lead_id)?;
-            s.serialize_field("crm_config_id", &self.crm_config_id)?;
-            s.serialize_field("external_id", &self.external_id)?;
-            s.serialize_field("action", &self.action)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("error_message", &self.error_message)?;
-            s.serialize_field("synced_at", &self.synced_at)?;
-            s.serialize_field("retry_count", &self.retry_count)?;
-            s.serialize_field("next_retry_at", &self.next_retry_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "CrmSync",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("lead_id", &self.lead_id);
+            s.field("crm_config_id", &self.crm_config_id);
+            s.field("external_id", &self.external_id);
+            s.field("action", &self.action);
+            s.field("status", &self.status);
+            s.field("error_message", &self.error_message);
+            s.field("synced_at", &self.synced_at);
+            s.field("retry_count", &self.retry_count);
+            s.field("next_retry_at", &self.next_retry_at);
             s.end()
         }
     }
@@ -8459,21 +8320,18 @@ pub mod crm_syncs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.lead_id = Some(map.next_value()?),
-                    2 => self.crm_config_id = Some(map.next_value()?),
-                    3 => self.external_id = map.next_value()?,
-                    4 => self.action = Some(map.next_value()?),
-                    5 => self.status = map.next_value()?,
-                    6 => self.error_message = map.next_value()?,
-                    7 => self.synced_at = map.next_value()?,
-                    8 => self.retry_count = map.next_value()?,
-                    9 => self.next_retry_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.lead_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.crm_config_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.external_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.action),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.synced_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.retry_count),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.next_retry_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for CrmSync {
@@ -8555,18 +8413,21 @@ pub mod crm_syncs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewCrmSync", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("lead_id", &self.lead_id)?;
-            s.serialize_field("crm_config_id", &self.crm_config_id)?;
-            s.serialize_field("external_id", &self.external_id)?;
-            s.serialize_field("action", &self.action)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("error_message", &self.error_message)?;
-            s.serialize_field("synced_at", &self.synced_at)?;
-            s.serialize_field("retry_count", &self.retry_count)?;
-            s.serialize_field("next_retry_at", &self.next_retry_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewCrmSync",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("lead_id", &self.lead_id);
+            s.field("crm_config_id", &self.crm_config_id);
+            s.field("external_id", &self.external_id);
+            s.field("action", &self.action);
+            s.field("status", &self.status);
+            s.field("error_message", &self.error_message);
+            s.field("synced_at", &self.synced_at);
+            s.field("retry_count", &self.retry_count);
+            s.field("next_retry_at", &self.next_retry_at);
             s.end()
         }
     }
@@ -8605,21 +8466,18 @@ pub mod crm_syncs {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.lead_id = Some(map.next_value()?),
-                    2 => self.crm_config_id = Some(map.next_value()?),
-                    3 => self.external_id = map.next_value()?,
-                    4 => self.action = Some(map.next_value()?),
-                    5 => self.status = map.next_value()?,
-                    6 => self.error_message = map.next_value()?,
-                    7 => self.synced_at = map.next_value()?,
-                    8 => self.retry_count = map.next_value()?,
-                    9 => self.next_retry_at = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.lead_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.crm_config_id),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.external_id),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.action),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.synced_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.retry_count),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.next_retry_at),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewCrmSync {
@@ -8735,33 +8593,32 @@ pub mod crm_syncs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "CrmSyncPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.lead_id.is_some(),
-                            self.crm_config_id.is_some(),
-                            self.external_id.is_some(),
-                            self.action.is_some(),
-                            self.status.is_some(),
-                            self.error_message.is_some(),
-                            self.synced_at.is_some(),
-                            self.retry_count.is_some(),
-                            self.next_retry_at.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "lead_id", &self.lead_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "crm_config_id", &self.crm_config_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "external_id", &self.external_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "action", &self.action)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
-            ::hubgen_runtime::ser::set(&mut s, "synced_at", &self.synced_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "retry_count", &self.retry_count)?;
-            ::hubgen_runtime::ser::set(&mut s, "next_retry_at", &self.next_retry_at)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "CrmSyncPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.lead_id.is_some(),
+                        self.crm_config_id.is_some(),
+                        self.external_id.is_some(),
+                        self.action.is_some(),
+                        self.status.is_some(),
+                        self.error_message.is_some(),
+                        self.synced_at.is_some(),
+                        self.retry_count.is_some(),
+                        self.next_retry_at.is_some(),
+                    ],
+                ),
+            );
+            s.set("lead_id", &self.lead_id);
+            s.set("crm_config_id", &self.crm_config_id);
+            s.set("external_id", &self.external_id);
+            s.set("action", &self.action);
+            s.set("status", &self.status);
+            s.set("error_message", &self.error_message);
+            s.set("synced_at", &self.synced_at);
+            s.set("retry_count", &self.retry_count);
+            s.set("next_retry_at", &self.next_retry_at);
             s.end()
         }
     }
@@ -8792,20 +8649,17 @@ pub mod crm_syncs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.lead_id = map.next_value()?,
-                1 => self.crm_config_id = map.next_value()?,
-                2 => self.external_id = Some(map.next_value()?),
-                3 => self.action = map.next_value()?,
-                4 => self.status = Some(map.next_value()?),
-                5 => self.error_message = Some(map.next_value()?),
-                6 => self.synced_at = Some(map.next_value()?),
-                7 => self.retry_count = Some(map.next_value()?),
-                8 => self.next_retry_at = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.lead_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.crm_config_id),
+                2 => ::hubgen_runtime::de::some(map, &mut self.external_id),
+                3 => ::hubgen_runtime::de::value(map, &mut self.action),
+                4 => ::hubgen_runtime::de::some(map, &mut self.status),
+                5 => ::hubgen_runtime::de::some(map, &mut self.error_message),
+                6 => ::hubgen_runtime::de::some(map, &mut self.synced_at),
+                7 => ::hubgen_runtime::de::some(map, &mut self.retry_count),
+                8 => ::hubgen_runtime::de::some(map, &mut self.next_retry_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl CrmSyncPatch {
@@ -8845,25 +8699,20 @@ pub mod crm_syncs {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "CrmSyncFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            !self.lead_id.matches_all(),
-                            !self.status.matches_all(),
-                            !self.next_retry_at.matches_all(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "lead_id", &self.lead_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "next_retry_at",
-                &self.next_retry_at,
-            )?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "CrmSyncFilter",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        !self.lead_id.matches_all(),
+                        !self.status.matches_all(),
+                        !self.next_retry_at.matches_all(),
+                    ],
+                ),
+            );
+            s.condition("lead_id", &self.lead_id);
+            s.condition("status", &self.status);
+            s.condition("next_retry_at", &self.next_retry_at);
             s.end()
         }
     }
@@ -8884,14 +8733,11 @@ pub mod crm_syncs {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.lead_id = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                2 => self.next_retry_at = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.lead_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.next_retry_at),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `crm_syncs` can be ordered by: the primary key or an indexed column.
@@ -9136,18 +8982,21 @@ pub mod ai_tasks {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("AiTask", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("message_id", &self.message_id)?;
-            s.serialize_field("task_type", &self.task_type)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("input", &self.input)?;
-            s.serialize_field("output", &self.output)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("completed_at", &self.completed_at)?;
-            s.serialize_field("retry_count", &self.retry_count)?;
-            s.serialize_field("error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AiTask",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("message_id", &self.message_id);
+            s.field("task_type", &self.task_type);
+            s.field("status", &self.status);
+            s.field("input", &self.input);
+            s.field("output", &self.output);
+            s.field("created_at", &self.created_at);
+            s.field("completed_at", &self.completed_at);
+            s.field("retry_count", &self.retry_count);
+            s.field("error_message", &self.error_message);
             s.end()
         }
     }
@@ -9186,21 +9035,18 @@ pub mod ai_tasks {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.message_id = Some(map.next_value()?),
-                    2 => self.task_type = Some(map.next_value()?),
-                    3 => self.status = map.next_value()?,
-                    4 => self.input = map.next_value()?,
-                    5 => self.output = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.completed_at = map.next_value()?,
-                    8 => self.retry_count = map.next_value()?,
-                    9 => self.error_message = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.message_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.task_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.input),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.output),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.completed_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.retry_count),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for AiTask {
@@ -9281,18 +9127,21 @@ pub mod ai_tasks {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewAiTask", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("message_id", &self.message_id)?;
-            s.serialize_field("task_type", &self.task_type)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("input", &self.input)?;
-            s.serialize_field("output", &self.output)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("completed_at", &self.completed_at)?;
-            s.serialize_field("retry_count", &self.retry_count)?;
-            s.serialize_field("error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewAiTask",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("message_id", &self.message_id);
+            s.field("task_type", &self.task_type);
+            s.field("status", &self.status);
+            s.field("input", &self.input);
+            s.field("output", &self.output);
+            s.field("created_at", &self.created_at);
+            s.field("completed_at", &self.completed_at);
+            s.field("retry_count", &self.retry_count);
+            s.field("error_message", &self.error_message);
             s.end()
         }
     }
@@ -9331,21 +9180,18 @@ pub mod ai_tasks {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.message_id = Some(map.next_value()?),
-                    2 => self.task_type = Some(map.next_value()?),
-                    3 => self.status = map.next_value()?,
-                    4 => self.input = map.next_value()?,
-                    5 => self.output = map.next_value()?,
-                    6 => self.created_at = map.next_value()?,
-                    7 => self.completed_at = map.next_value()?,
-                    8 => self.retry_count = map.next_value()?,
-                    9 => self.error_message = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.message_id),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.task_type),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.input),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.output),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.completed_at),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.retry_count),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewAiTask {
@@ -9454,33 +9300,32 @@ pub mod ai_tasks {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AiTaskPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.message_id.is_some(),
-                            self.task_type.is_some(),
-                            self.status.is_some(),
-                            self.input.is_some(),
-                            self.output.is_some(),
-                            self.created_at.is_some(),
-                            self.completed_at.is_some(),
-                            self.retry_count.is_some(),
-                            self.error_message.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "message_id", &self.message_id)?;
-            ::hubgen_runtime::ser::set(&mut s, "task_type", &self.task_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "input", &self.input)?;
-            ::hubgen_runtime::ser::set(&mut s, "output", &self.output)?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "completed_at", &self.completed_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "retry_count", &self.retry_count)?;
-            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AiTaskPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.message_id.is_some(),
+                        self.task_type.is_some(),
+                        self.status.is_some(),
+                        self.input.is_some(),
+                        self.output.is_some(),
+                        self.created_at.is_some(),
+                        self.completed_at.is_some(),
+                        self.retry_count.is_some(),
+                        self.error_message.is_some(),
+                    ],
+                ),
+            );
+            s.set("message_id", &self.message_id);
+            s.set("task_type", &self.task_type);
+            s.set("status", &self.status);
+            s.set("input", &self.input);
+            s.set("output", &self.output);
+            s.set("created_at", &self.created_at);
+            s.set("completed_at", &self.completed_at);
+            s.set("retry_count", &self.retry_count);
+            s.set("error_message", &self.error_message);
             s.end()
         }
     }
@@ -9511,20 +9356,17 @@ pub mod ai_tasks {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.message_id = map.next_value()?,
-                1 => self.task_type = map.next_value()?,
-                2 => self.status = Some(map.next_value()?),
-                3 => self.input = Some(map.next_value()?),
-                4 => self.output = Some(map.next_value()?),
-                5 => self.created_at = Some(map.next_value()?),
-                6 => self.completed_at = Some(map.next_value()?),
-                7 => self.retry_count = Some(map.next_value()?),
-                8 => self.error_message = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.message_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.task_type),
+                2 => ::hubgen_runtime::de::some(map, &mut self.status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.input),
+                4 => ::hubgen_runtime::de::some(map, &mut self.output),
+                5 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                6 => ::hubgen_runtime::de::some(map, &mut self.completed_at),
+                7 => ::hubgen_runtime::de::some(map, &mut self.retry_count),
+                8 => ::hubgen_runtime::de::some(map, &mut self.error_message),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl AiTaskPatch {
@@ -9558,16 +9400,15 @@ pub mod ai_tasks {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "AiTaskFilter",
-                    ::hubgen_runtime::ser::written(
-                        &[!self.message_id.matches_all(), !self.status.matches_all()],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "message_id", &self.message_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "AiTaskFilter",
+                ::hubgen_runtime::ser::written(
+                    &[!self.message_id.matches_all(), !self.status.matches_all()],
+                ),
+            );
+            s.condition("message_id", &self.message_id);
+            s.condition("status", &self.status);
             s.end()
         }
     }
@@ -9588,13 +9429,10 @@ pub mod ai_tasks {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.message_id = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.message_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `ai_tasks` can be ordered by: the primary key or an indexed column.

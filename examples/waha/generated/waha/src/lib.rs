@@ -780,16 +780,15 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Tenant", 8usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("deleted_at", &self.deleted_at)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("settings", &self.settings)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "Tenant", 8usize);
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("deleted_at", &self.deleted_at);
+            s.field("name", &self.name);
+            s.field("status", &self.status);
+            s.field("description", &self.description);
+            s.field("settings", &self.settings);
             s.end()
         }
     }
@@ -824,19 +823,16 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.created_at = Some(map.next_value()?),
-                    2 => self.updated_at = Some(map.next_value()?),
-                    3 => self.deleted_at = map.next_value()?,
-                    4 => self.name = Some(map.next_value()?),
-                    5 => self.status = Some(map.next_value()?),
-                    6 => self.description = map.next_value()?,
-                    7 => self.settings = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.deleted_at),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.settings),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Tenant {
@@ -913,15 +909,18 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewTenant", 7usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("name", &self.name)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("description", &self.description)?;
-            s.serialize_field("settings", &self.settings)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewTenant",
+                7usize,
+            );
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("name", &self.name);
+            s.field("status", &self.status);
+            s.field("description", &self.description);
+            s.field("settings", &self.settings);
             s.end()
         }
     }
@@ -954,18 +953,15 @@ pub mod tenants {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.created_at = map.next_value()?,
-                    2 => self.updated_at = map.next_value()?,
-                    3 => self.name = Some(map.next_value()?),
-                    4 => self.status = map.next_value()?,
-                    5 => self.description = map.next_value()?,
-                    6 => self.settings = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.name),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.description),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.settings),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewTenant {
@@ -1043,25 +1039,24 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "TenantPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.created_at.is_some(),
-                            self.name.is_some(),
-                            self.status.is_some(),
-                            self.description.is_some(),
-                            self.settings.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
-            ::hubgen_runtime::ser::set(&mut s, "settings", &self.settings)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.created_at.is_some(),
+                        self.name.is_some(),
+                        self.status.is_some(),
+                        self.description.is_some(),
+                        self.settings.is_some(),
+                    ],
+                ),
+            );
+            s.set("created_at", &self.created_at);
+            s.set("name", &self.name);
+            s.set("status", &self.status);
+            s.set("description", &self.description);
+            s.set("settings", &self.settings);
             s.end()
         }
     }
@@ -1088,16 +1083,13 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.created_at = map.next_value()?,
-                1 => self.name = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.description = Some(map.next_value()?),
-                4 => self.settings = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                1 => ::hubgen_runtime::de::value(map, &mut self.name),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::some(map, &mut self.description),
+                4 => ::hubgen_runtime::de::value(map, &mut self.settings),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl TenantPatch {
@@ -1122,9 +1114,12 @@ pub mod tenants {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("TenantFilter", 1usize)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "TenantFilter",
+                1usize,
+            );
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -1145,12 +1140,9 @@ pub mod tenants {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
@@ -1390,20 +1382,19 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("User", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("deleted_at", &self.deleted_at)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("last_login_at", &self.last_login_at)?;
-            s.serialize_field("preferences", &self.preferences)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(serializer, "User", 12usize);
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("deleted_at", &self.deleted_at);
+            s.field("email", &self.email);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("role", &self.role);
+            s.field("is_active", &self.is_active);
+            s.field("last_login_at", &self.last_login_at);
+            s.field("preferences", &self.preferences);
+            s.field("tenant_id", &self.tenant_id);
             s.end()
         }
     }
@@ -1448,24 +1439,21 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.created_at = Some(map.next_value()?),
-                    2 => self.updated_at = Some(map.next_value()?),
-                    3 => self.deleted_at = map.next_value()?,
-                    4 => self.email = Some(map.next_value()?),
-                    5 => self.password_hash = Some(map.next_value()?),
-                    6 => self.first_name = map.next_value()?,
-                    7 => self.last_name = map.next_value()?,
-                    8 => self.role = Some(map.next_value()?),
-                    9 => self.is_active = Some(map.next_value()?),
-                    10 => self.last_login_at = map.next_value()?,
-                    11 => self.preferences = Some(map.next_value()?),
-                    12 => self.tenant_id = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.deleted_at),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.password_hash),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.role),
+                    9 => ::hubgen_runtime::de::some(map, &mut self.is_active),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.last_login_at),
+                    11 => ::hubgen_runtime::de::some(map, &mut self.preferences),
+                    12 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for User {
@@ -1577,18 +1565,21 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewUser", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("email", &self.email)?;
-            s.serialize_field("first_name", &self.first_name)?;
-            s.serialize_field("last_name", &self.last_name)?;
-            s.serialize_field("role", &self.role)?;
-            s.serialize_field("is_active", &self.is_active)?;
-            s.serialize_field("last_login_at", &self.last_login_at)?;
-            s.serialize_field("preferences", &self.preferences)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewUser",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("email", &self.email);
+            s.field("first_name", &self.first_name);
+            s.field("last_name", &self.last_name);
+            s.field("role", &self.role);
+            s.field("is_active", &self.is_active);
+            s.field("last_login_at", &self.last_login_at);
+            s.field("preferences", &self.preferences);
             s.end()
         }
     }
@@ -1629,22 +1620,19 @@ pub mod users {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.created_at = map.next_value()?,
-                    2 => self.updated_at = map.next_value()?,
-                    3 => self.email = Some(map.next_value()?),
-                    4 => self.password_hash = Some(map.next_value()?),
-                    5 => self.first_name = map.next_value()?,
-                    6 => self.last_name = map.next_value()?,
-                    7 => self.role = map.next_value()?,
-                    8 => self.is_active = map.next_value()?,
-                    9 => self.last_login_at = map.next_value()?,
-                    10 => self.preferences = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.email),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.password_hash),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.first_name),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.last_name),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.role),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.last_login_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.preferences),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewUser {
@@ -1767,31 +1755,30 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "UserPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.created_at.is_some(),
-                            self.email.is_some(),
-                            self.first_name.is_some(),
-                            self.last_name.is_some(),
-                            self.role.is_some(),
-                            self.is_active.is_some(),
-                            self.last_login_at.is_some(),
-                            self.preferences.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
-            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
-            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
-            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
-            ::hubgen_runtime::ser::set(&mut s, "last_login_at", &self.last_login_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "preferences", &self.preferences)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.created_at.is_some(),
+                        self.email.is_some(),
+                        self.first_name.is_some(),
+                        self.last_name.is_some(),
+                        self.role.is_some(),
+                        self.is_active.is_some(),
+                        self.last_login_at.is_some(),
+                        self.preferences.is_some(),
+                    ],
+                ),
+            );
+            s.set("created_at", &self.created_at);
+            s.set("email", &self.email);
+            s.set("first_name", &self.first_name);
+            s.set("last_name", &self.last_name);
+            s.set("role", &self.role);
+            s.set("is_active", &self.is_active);
+            s.set("last_login_at", &self.last_login_at);
+            s.set("preferences", &self.preferences);
             s.end()
         }
     }
@@ -1822,20 +1809,17 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.created_at = map.next_value()?,
-                1 => self.email = map.next_value()?,
-                2 => self.password_hash = map.next_value()?,
-                3 => self.first_name = Some(map.next_value()?),
-                4 => self.last_name = Some(map.next_value()?),
-                5 => self.role = map.next_value()?,
-                6 => self.is_active = map.next_value()?,
-                7 => self.last_login_at = Some(map.next_value()?),
-                8 => self.preferences = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                1 => ::hubgen_runtime::de::value(map, &mut self.email),
+                2 => ::hubgen_runtime::de::value(map, &mut self.password_hash),
+                3 => ::hubgen_runtime::de::some(map, &mut self.first_name),
+                4 => ::hubgen_runtime::de::some(map, &mut self.last_name),
+                5 => ::hubgen_runtime::de::value(map, &mut self.role),
+                6 => ::hubgen_runtime::de::value(map, &mut self.is_active),
+                7 => ::hubgen_runtime::de::some(map, &mut self.last_login_at),
+                8 => ::hubgen_runtime::de::value(map, &mut self.preferences),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl UserPatch {
@@ -1863,9 +1847,12 @@ pub mod users {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("UserFilter", 1usize)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "UserFilter",
+                1usize,
+            );
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -1886,12 +1873,9 @@ pub mod users {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
@@ -2130,20 +2114,23 @@ pub mod waha_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("WahaSession", 12usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("deleted_at", &self.deleted_at)?;
-            s.serialize_field("external_session_id", &self.external_session_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("engine", &self.engine)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("config", &self.config)?;
-            s.serialize_field("last_activity_at", &self.last_activity_at)?;
-            s.serialize_field("error_message", &self.error_message)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "WahaSession",
+                12usize,
+            );
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("deleted_at", &self.deleted_at);
+            s.field("external_session_id", &self.external_session_id);
+            s.field("status", &self.status);
+            s.field("engine", &self.engine);
+            s.field("metadata", &self.metadata);
+            s.field("config", &self.config);
+            s.field("last_activity_at", &self.last_activity_at);
+            s.field("error_message", &self.error_message);
+            s.field("tenant_id", &self.tenant_id);
             s.end()
         }
     }
@@ -2186,23 +2173,20 @@ pub mod waha_sessions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.created_at = Some(map.next_value()?),
-                    2 => self.updated_at = Some(map.next_value()?),
-                    3 => self.deleted_at = map.next_value()?,
-                    4 => self.external_session_id = Some(map.next_value()?),
-                    5 => self.status = Some(map.next_value()?),
-                    6 => self.engine = Some(map.next_value()?),
-                    7 => self.metadata = Some(map.next_value()?),
-                    8 => self.config = Some(map.next_value()?),
-                    9 => self.last_activity_at = map.next_value()?,
-                    10 => self.error_message = map.next_value()?,
-                    11 => self.tenant_id = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.deleted_at),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.external_session_id),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.engine),
+                    7 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.config),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.last_activity_at),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    11 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for WahaSession {
@@ -2303,18 +2287,21 @@ pub mod waha_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewWahaSession", 10usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("external_session_id", &self.external_session_id)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("engine", &self.engine)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("config", &self.config)?;
-            s.serialize_field("last_activity_at", &self.last_activity_at)?;
-            s.serialize_field("error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewWahaSession",
+                10usize,
+            );
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("external_session_id", &self.external_session_id);
+            s.field("status", &self.status);
+            s.field("engine", &self.engine);
+            s.field("metadata", &self.metadata);
+            s.field("config", &self.config);
+            s.field("last_activity_at", &self.last_activity_at);
+            s.field("error_message", &self.error_message);
             s.end()
         }
     }
@@ -2353,21 +2340,18 @@ pub mod waha_sessions {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.created_at = map.next_value()?,
-                    2 => self.updated_at = map.next_value()?,
-                    3 => self.external_session_id = Some(map.next_value()?),
-                    4 => self.status = map.next_value()?,
-                    5 => self.engine = map.next_value()?,
-                    6 => self.metadata = map.next_value()?,
-                    7 => self.config = map.next_value()?,
-                    8 => self.last_activity_at = map.next_value()?,
-                    9 => self.error_message = map.next_value()?,
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.external_session_id),
+                    4 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    5 => ::hubgen_runtime::de::value(map, &mut self.engine),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.config),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.last_activity_at),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewWahaSession {
@@ -2472,39 +2456,30 @@ pub mod waha_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "WahaSessionPatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.created_at.is_some(),
-                            self.external_session_id.is_some(),
-                            self.status.is_some(),
-                            self.engine.is_some(),
-                            self.metadata.is_some(),
-                            self.config.is_some(),
-                            self.last_activity_at.is_some(),
-                            self.error_message.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "external_session_id",
-                &self.external_session_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(&mut s, "engine", &self.engine)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "config", &self.config)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "last_activity_at",
-                &self.last_activity_at,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "WahaSessionPatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.created_at.is_some(),
+                        self.external_session_id.is_some(),
+                        self.status.is_some(),
+                        self.engine.is_some(),
+                        self.metadata.is_some(),
+                        self.config.is_some(),
+                        self.last_activity_at.is_some(),
+                        self.error_message.is_some(),
+                    ],
+                ),
+            );
+            s.set("created_at", &self.created_at);
+            s.set("external_session_id", &self.external_session_id);
+            s.set("status", &self.status);
+            s.set("engine", &self.engine);
+            s.set("metadata", &self.metadata);
+            s.set("config", &self.config);
+            s.set("last_activity_at", &self.last_activity_at);
+            s.set("error_message", &self.error_message);
             s.end()
         }
     }
@@ -2534,19 +2509,16 @@ pub mod waha_sessions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.created_at = map.next_value()?,
-                1 => self.external_session_id = map.next_value()?,
-                2 => self.status = map.next_value()?,
-                3 => self.engine = map.next_value()?,
-                4 => self.metadata = map.next_value()?,
-                5 => self.config = map.next_value()?,
-                6 => self.last_activity_at = Some(map.next_value()?),
-                7 => self.error_message = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                1 => ::hubgen_runtime::de::value(map, &mut self.external_session_id),
+                2 => ::hubgen_runtime::de::value(map, &mut self.status),
+                3 => ::hubgen_runtime::de::value(map, &mut self.engine),
+                4 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                5 => ::hubgen_runtime::de::value(map, &mut self.config),
+                6 => ::hubgen_runtime::de::some(map, &mut self.last_activity_at),
+                7 => ::hubgen_runtime::de::some(map, &mut self.error_message),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl WahaSessionPatch {
@@ -2585,25 +2557,20 @@ pub mod waha_sessions {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "WahaSessionFilter",
-                    1usize
-                        + ::hubgen_runtime::ser::written(
-                            &[
-                                !self.external_session_id.matches_all(),
-                                !self.status.matches_all(),
-                            ],
-                        ),
-                )?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "external_session_id",
-                &self.external_session_id,
-            )?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "WahaSessionFilter",
+                1usize
+                    + ::hubgen_runtime::ser::written(
+                        &[
+                            !self.external_session_id.matches_all(),
+                            !self.status.matches_all(),
+                        ],
+                    ),
+            );
+            s.condition("external_session_id", &self.external_session_id);
+            s.condition("status", &self.status);
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -2628,14 +2595,11 @@ pub mod waha_sessions {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.external_session_id = map.next_value()?,
-                1 => self.status = map.next_value()?,
-                2 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.external_session_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.status),
+                2 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `waha_sessions` can be ordered by: the primary key or an indexed column.
@@ -2938,23 +2902,26 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("Message", 15usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("deleted_at", &self.deleted_at)?;
-            s.serialize_field("direction", &self.direction)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("waha_message_id", &self.waha_message_id)?;
-            s.serialize_field("raw_payload", &self.raw_payload)?;
-            s.serialize_field("message_type", &self.message_type)?;
-            s.serialize_field("media_url", &self.media_url)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("error_message", &self.error_message)?;
-            s.serialize_field("delivered_at", &self.delivered_at)?;
-            s.serialize_field("tenant_id", &self.tenant_id)?;
-            s.serialize_field("session_id", &self.session_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "Message",
+                15usize,
+            );
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("deleted_at", &self.deleted_at);
+            s.field("direction", &self.direction);
+            s.field("status", &self.status);
+            s.field("waha_message_id", &self.waha_message_id);
+            s.field("raw_payload", &self.raw_payload);
+            s.field("message_type", &self.message_type);
+            s.field("media_url", &self.media_url);
+            s.field("metadata", &self.metadata);
+            s.field("error_message", &self.error_message);
+            s.field("delivered_at", &self.delivered_at);
+            s.field("tenant_id", &self.tenant_id);
+            s.field("session_id", &self.session_id);
             s.end()
         }
     }
@@ -3009,29 +2976,26 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = Some(map.next_value()?),
-                    1 => self.created_at = Some(map.next_value()?),
-                    2 => self.updated_at = Some(map.next_value()?),
-                    3 => self.deleted_at = map.next_value()?,
-                    4 => self.direction = Some(map.next_value()?),
-                    5 => self.to_msisdn = Some(map.next_value()?),
-                    6 => self.from_msisdn = Some(map.next_value()?),
-                    7 => self.body = map.next_value()?,
-                    8 => self.status = Some(map.next_value()?),
-                    9 => self.waha_message_id = map.next_value()?,
-                    10 => self.raw_payload = map.next_value()?,
-                    11 => self.message_type = Some(map.next_value()?),
-                    12 => self.media_url = map.next_value()?,
-                    13 => self.metadata = Some(map.next_value()?),
-                    14 => self.error_message = map.next_value()?,
-                    15 => self.delivered_at = map.next_value()?,
-                    16 => self.tenant_id = Some(map.next_value()?),
-                    17 => self.session_id = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::some(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::some(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::some(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::value(map, &mut self.deleted_at),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.direction),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.to_msisdn),
+                    6 => ::hubgen_runtime::de::some(map, &mut self.from_msisdn),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.body),
+                    8 => ::hubgen_runtime::de::some(map, &mut self.status),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.waha_message_id),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.raw_payload),
+                    11 => ::hubgen_runtime::de::some(map, &mut self.message_type),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.media_url),
+                    13 => ::hubgen_runtime::de::some(map, &mut self.metadata),
+                    14 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    15 => ::hubgen_runtime::de::value(map, &mut self.delivered_at),
+                    16 => ::hubgen_runtime::de::some(map, &mut self.tenant_id),
+                    17 => ::hubgen_runtime::de::some(map, &mut self.session_id),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for Message {
@@ -3179,21 +3143,24 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer.serialize_struct("NewMessage", 13usize)?;
-            s.serialize_field("id", &self.id)?;
-            s.serialize_field("created_at", &self.created_at)?;
-            s.serialize_field("updated_at", &self.updated_at)?;
-            s.serialize_field("direction", &self.direction)?;
-            s.serialize_field("status", &self.status)?;
-            s.serialize_field("waha_message_id", &self.waha_message_id)?;
-            s.serialize_field("raw_payload", &self.raw_payload)?;
-            s.serialize_field("message_type", &self.message_type)?;
-            s.serialize_field("media_url", &self.media_url)?;
-            s.serialize_field("metadata", &self.metadata)?;
-            s.serialize_field("error_message", &self.error_message)?;
-            s.serialize_field("delivered_at", &self.delivered_at)?;
-            s.serialize_field("session_id", &self.session_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "NewMessage",
+                13usize,
+            );
+            s.field("id", &self.id);
+            s.field("created_at", &self.created_at);
+            s.field("updated_at", &self.updated_at);
+            s.field("direction", &self.direction);
+            s.field("status", &self.status);
+            s.field("waha_message_id", &self.waha_message_id);
+            s.field("raw_payload", &self.raw_payload);
+            s.field("message_type", &self.message_type);
+            s.field("media_url", &self.media_url);
+            s.field("metadata", &self.metadata);
+            s.field("error_message", &self.error_message);
+            s.field("delivered_at", &self.delivered_at);
+            s.field("session_id", &self.session_id);
             s.end()
         }
     }
@@ -3244,27 +3211,24 @@ pub mod messages {
                 map: &mut A,
             ) -> Result<(), A::Error> {
                 match index {
-                    0 => self.id = map.next_value()?,
-                    1 => self.created_at = map.next_value()?,
-                    2 => self.updated_at = map.next_value()?,
-                    3 => self.direction = Some(map.next_value()?),
-                    4 => self.to_msisdn = Some(map.next_value()?),
-                    5 => self.from_msisdn = Some(map.next_value()?),
-                    6 => self.body = map.next_value()?,
-                    7 => self.status = map.next_value()?,
-                    8 => self.waha_message_id = map.next_value()?,
-                    9 => self.raw_payload = map.next_value()?,
-                    10 => self.message_type = map.next_value()?,
-                    11 => self.media_url = map.next_value()?,
-                    12 => self.metadata = map.next_value()?,
-                    13 => self.error_message = map.next_value()?,
-                    14 => self.delivered_at = map.next_value()?,
-                    15 => self.session_id = Some(map.next_value()?),
-                    _ => {
-                        map.next_value::<::serde::de::IgnoredAny>()?;
-                    }
+                    0 => ::hubgen_runtime::de::value(map, &mut self.id),
+                    1 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                    2 => ::hubgen_runtime::de::value(map, &mut self.updated_at),
+                    3 => ::hubgen_runtime::de::some(map, &mut self.direction),
+                    4 => ::hubgen_runtime::de::some(map, &mut self.to_msisdn),
+                    5 => ::hubgen_runtime::de::some(map, &mut self.from_msisdn),
+                    6 => ::hubgen_runtime::de::value(map, &mut self.body),
+                    7 => ::hubgen_runtime::de::value(map, &mut self.status),
+                    8 => ::hubgen_runtime::de::value(map, &mut self.waha_message_id),
+                    9 => ::hubgen_runtime::de::value(map, &mut self.raw_payload),
+                    10 => ::hubgen_runtime::de::value(map, &mut self.message_type),
+                    11 => ::hubgen_runtime::de::value(map, &mut self.media_url),
+                    12 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                    13 => ::hubgen_runtime::de::value(map, &mut self.error_message),
+                    14 => ::hubgen_runtime::de::value(map, &mut self.delivered_at),
+                    15 => ::hubgen_runtime::de::some(map, &mut self.session_id),
+                    _ => ::hubgen_runtime::de::skip(map),
                 }
-                Ok(())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for NewMessage {
@@ -3437,41 +3401,36 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessagePatch",
-                    ::hubgen_runtime::ser::written(
-                        &[
-                            self.created_at.is_some(),
-                            self.direction.is_some(),
-                            self.status.is_some(),
-                            self.waha_message_id.is_some(),
-                            self.raw_payload.is_some(),
-                            self.message_type.is_some(),
-                            self.media_url.is_some(),
-                            self.metadata.is_some(),
-                            self.error_message.is_some(),
-                            self.delivered_at.is_some(),
-                            self.session_id.is_some(),
-                        ],
-                    ),
-                )?;
-            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "direction", &self.direction)?;
-            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::set(
-                &mut s,
-                "waha_message_id",
-                &self.waha_message_id,
-            )?;
-            ::hubgen_runtime::ser::set(&mut s, "raw_payload", &self.raw_payload)?;
-            ::hubgen_runtime::ser::set(&mut s, "message_type", &self.message_type)?;
-            ::hubgen_runtime::ser::set(&mut s, "media_url", &self.media_url)?;
-            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
-            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
-            ::hubgen_runtime::ser::set(&mut s, "delivered_at", &self.delivered_at)?;
-            ::hubgen_runtime::ser::set(&mut s, "session_id", &self.session_id)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessagePatch",
+                ::hubgen_runtime::ser::written(
+                    &[
+                        self.created_at.is_some(),
+                        self.direction.is_some(),
+                        self.status.is_some(),
+                        self.waha_message_id.is_some(),
+                        self.raw_payload.is_some(),
+                        self.message_type.is_some(),
+                        self.media_url.is_some(),
+                        self.metadata.is_some(),
+                        self.error_message.is_some(),
+                        self.delivered_at.is_some(),
+                        self.session_id.is_some(),
+                    ],
+                ),
+            );
+            s.set("created_at", &self.created_at);
+            s.set("direction", &self.direction);
+            s.set("status", &self.status);
+            s.set("waha_message_id", &self.waha_message_id);
+            s.set("raw_payload", &self.raw_payload);
+            s.set("message_type", &self.message_type);
+            s.set("media_url", &self.media_url);
+            s.set("metadata", &self.metadata);
+            s.set("error_message", &self.error_message);
+            s.set("delivered_at", &self.delivered_at);
+            s.set("session_id", &self.session_id);
             s.end()
         }
     }
@@ -3507,25 +3466,22 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.created_at = map.next_value()?,
-                1 => self.direction = map.next_value()?,
-                2 => self.to_msisdn = map.next_value()?,
-                3 => self.from_msisdn = map.next_value()?,
-                4 => self.body = Some(map.next_value()?),
-                5 => self.status = map.next_value()?,
-                6 => self.waha_message_id = Some(map.next_value()?),
-                7 => self.raw_payload = Some(map.next_value()?),
-                8 => self.message_type = map.next_value()?,
-                9 => self.media_url = Some(map.next_value()?),
-                10 => self.metadata = map.next_value()?,
-                11 => self.error_message = Some(map.next_value()?),
-                12 => self.delivered_at = Some(map.next_value()?),
-                13 => self.session_id = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                1 => ::hubgen_runtime::de::value(map, &mut self.direction),
+                2 => ::hubgen_runtime::de::value(map, &mut self.to_msisdn),
+                3 => ::hubgen_runtime::de::value(map, &mut self.from_msisdn),
+                4 => ::hubgen_runtime::de::some(map, &mut self.body),
+                5 => ::hubgen_runtime::de::value(map, &mut self.status),
+                6 => ::hubgen_runtime::de::some(map, &mut self.waha_message_id),
+                7 => ::hubgen_runtime::de::some(map, &mut self.raw_payload),
+                8 => ::hubgen_runtime::de::value(map, &mut self.message_type),
+                9 => ::hubgen_runtime::de::some(map, &mut self.media_url),
+                10 => ::hubgen_runtime::de::value(map, &mut self.metadata),
+                11 => ::hubgen_runtime::de::some(map, &mut self.error_message),
+                12 => ::hubgen_runtime::de::some(map, &mut self.delivered_at),
+                13 => ::hubgen_runtime::de::value(map, &mut self.session_id),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     impl MessagePatch {
@@ -3588,29 +3544,24 @@ pub mod messages {
             &self,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
-            use ::serde::ser::SerializeStruct as _;
-            let mut s = serializer
-                .serialize_struct(
-                    "MessageFilter",
-                    1usize
-                        + ::hubgen_runtime::ser::written(
-                            &[
-                                !self.session_id.matches_all(),
-                                !self.status.matches_all(),
-                                !self.created_at.matches_all(),
-                                !self.waha_message_id.matches_all(),
-                            ],
-                        ),
-                )?;
-            ::hubgen_runtime::ser::condition(&mut s, "session_id", &self.session_id)?;
-            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
-            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
-            ::hubgen_runtime::ser::condition(
-                &mut s,
-                "waha_message_id",
-                &self.waha_message_id,
-            )?;
-            s.serialize_field("include_deleted", &self.include_deleted)?;
+            let mut s = ::hubgen_runtime::ser::Struct::new(
+                serializer,
+                "MessageFilter",
+                1usize
+                    + ::hubgen_runtime::ser::written(
+                        &[
+                            !self.session_id.matches_all(),
+                            !self.status.matches_all(),
+                            !self.created_at.matches_all(),
+                            !self.waha_message_id.matches_all(),
+                        ],
+                    ),
+            );
+            s.condition("session_id", &self.session_id);
+            s.condition("status", &self.status);
+            s.condition("created_at", &self.created_at);
+            s.condition("waha_message_id", &self.waha_message_id);
+            s.field("include_deleted", &self.include_deleted);
             s.end()
         }
     }
@@ -3639,18 +3590,15 @@ pub mod messages {
             map: &mut A,
         ) -> Result<(), A::Error> {
             match index {
-                0 => self.session_id = map.next_value()?,
-                1 => self.to_msisdn = map.next_value()?,
-                2 => self.from_msisdn = map.next_value()?,
-                3 => self.status = map.next_value()?,
-                4 => self.created_at = map.next_value()?,
-                5 => self.waha_message_id = map.next_value()?,
-                6 => self.include_deleted = map.next_value()?,
-                _ => {
-                    map.next_value::<::serde::de::IgnoredAny>()?;
-                }
+                0 => ::hubgen_runtime::de::value(map, &mut self.session_id),
+                1 => ::hubgen_runtime::de::value(map, &mut self.to_msisdn),
+                2 => ::hubgen_runtime::de::value(map, &mut self.from_msisdn),
+                3 => ::hubgen_runtime::de::value(map, &mut self.status),
+                4 => ::hubgen_runtime::de::value(map, &mut self.created_at),
+                5 => ::hubgen_runtime::de::value(map, &mut self.waha_message_id),
+                6 => ::hubgen_runtime::de::value(map, &mut self.include_deleted),
+                _ => ::hubgen_runtime::de::skip(map),
             }
-            Ok(())
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
