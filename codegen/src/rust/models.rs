@@ -439,8 +439,8 @@ fn validate_body(checks: Vec<TokenStream>) -> TokenStream {
 }
 
 /// `Deserialize` for a struct whose every field has a default, through
-/// `hubgen_runtime::de`: per field its serialized name and how it reads
-/// `map.next_value()` (much less code than serde's derive).
+/// `hubgen_runtime::de`: per field its serialized name and the runtime call
+/// that reads it (much less code than serde's derive).
 fn fields_deserialize(name: &Ident, reads: Vec<(String, TokenStream)>) -> TokenStream {
     let fields_impl = fields_impl(name, &name.to_string(), reads);
     quote! {
