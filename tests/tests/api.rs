@@ -760,23 +760,15 @@ async fn a_cursor_of_another_order_is_refused() {
 /// not in jsonb's binary format; NULL stays NULL.
 #[tokio::test]
 async fn copy_writes_json_columns_as_text() {
-    use hubgen_runtime::copy::CopyRow;
-    use hubgen_runtime::repo::{NewRow, Sink};
+    use hubgen_runtime::copy::CopyTarget;
+    use hubgen_runtime::repo::Sink;
     struct Doc(Option<serde_json::Value>);
-    impl NewRow for Doc {
-        fn validate(&self) -> Result<(), Vec<hubgen_runtime::Violation>> {
-            Ok(())
-        }
-        fn bind(&self, sink: &mut impl Sink) {
-            sink.json(self.0.as_ref(), false);
-        }
-    }
-    impl CopyRow for Doc {
-        const TABLE: &'static str = "\"public\".\"docs\"";
-        const COLUMNS: &'static [&'static str] = &["\"body\""];
-        const STAGING: &'static str = "public_docs";
-        const ROW_SECURITY: bool = false;
-    }
+    let target = CopyTarget {
+        table: "\"public\".\"docs\"",
+        columns: &["\"body\""],
+        staging: "public_docs",
+        row_security: false,
+    };
     let db = TestDatabase::create("api_copy_json", hub_identity::MIGRATIONS, "", 2).await;
     let mut conn = db.pool.acquire().await.expect("connection");
     sqlx::raw_sql("CREATE TABLE docs (body json)")
@@ -784,7 +776,9 @@ async fn copy_writes_json_columns_as_text() {
         .await
         .expect("table");
     let docs = [Doc(Some(serde_json::json!({"a": [1, 2], "b": "ü"}))), Doc(None)];
-    assert_eq!(hubgen_runtime::copy::insert(&mut conn, &docs, None).await.expect("copy"), 2);
+    let bind = |doc: &Doc, sink: &mut hubgen_runtime::copy::CopySink<'_>| sink.json(doc.0.as_ref(), false);
+    let copied = hubgen_runtime::copy::insert(&mut conn, &target, &docs, &bind, None).await;
+    assert_eq!(copied.expect("copy"), 2);
     let stored: Vec<Option<String>> = sqlx::query_scalar("SELECT body::text FROM docs ORDER BY body::text NULLS LAST")
         .fetch_all(&mut *conn)
         .await

@@ -793,79 +793,86 @@ pub mod prelude {
 /// without FORCE, a `BYPASSRLS` role such as a hub's sign-up role), the rows
 /// go straight in: the staging copy would only add a second insert.
 pub mod copy {
-    use super::repo::{NewRow, Param, Sink};
+    use super::repo::{Param, Sink};
     use super::Error;
     use sqlx::encode::{Encode, IsNull};
     use sqlx::postgres::{PgArgumentBuffer, PgConnection, Postgres};
     use uuid::Uuid;
 
-    /// An insert struct that can travel by COPY (generated): its fields
-    /// travel through [`NewRow::bind`], so COPY and `insert` send the same.
-    pub trait CopyRow: NewRow {
+    /// Where a table's rows go by COPY: its repository's `Write::COPY`,
+    /// where every column has a binary format sqlx writes.
+    pub struct CopyTarget {
         /// The quoted table name.
-        const TABLE: &'static str;
-        /// The quoted columns the struct holds, in the order `bind` sends them.
-        const COLUMNS: &'static [&'static str];
+        pub table: &'static str,
+        /// The quoted columns the insert struct holds, in the order it binds them.
+        pub columns: &'static [&'static str],
         /// The unquoted table name, for the staging table under row-level security.
-        const STAGING: &'static str;
+        pub staging: &'static str,
         /// Whether the table is under row-level security (COPY goes through staging).
-        const ROW_SECURITY: bool;
+        pub row_security: bool,
     }
 
-    /// Bit `i` set: column `i` is left to its default in this row.
-    fn defaulted(row: &impl NewRow) -> u64 {
-        struct Mask {
-            bits: u64,
-            column: u32,
-        }
-        impl Sink for Mask {
-            fn value<'q, T: Param<'q>>(&mut self, _: &'q T) {
-                self.column += 1;
-            }
-            fn or_default<'q, T: Param<'q>>(&mut self, value: &'q Option<T>) {
-                self.bits |= u64::from(value.is_none()) << self.column;
-                self.column += 1;
-            }
-            fn json(&mut self, value: Option<&serde_json::Value>, or_default: bool) {
-                self.bits |= u64::from(or_default && value.is_none()) << self.column;
-                self.column += 1;
-            }
-        }
-        let mut mask = Mask { bits: 0, column: 0 };
-        row.bind(&mut mask);
-        mask.bits
-    }
-
-    /// A row's fields into the COPY stream, but those its group leaves to their defaults.
-    struct Fields<'w> {
-        writer: &'w mut CopyWriter,
+    /// Where a row's fields go on their way to COPY, through the same
+    /// `bind` as `insert` (so both send the same): first to find the columns
+    /// the row leaves to their defaults (without a writer), then into the
+    /// stream, but those columns.
+    pub struct CopySink<'w> {
+        writer: Option<&'w mut CopyWriter>,
+        /// Bit `i` set: column `i` is left to its default.
         defaulted: u64,
         column: u32,
         error: Option<Error>,
     }
 
-    impl Fields<'_> {
-        fn next(&mut self) -> bool {
-            let skip = self.defaulted & (1 << self.column) != 0;
+    impl CopySink<'_> {
+        /// The writer, if the next column is to be written.
+        fn next(&mut self, left_to_default: bool) -> Option<&mut CopyWriter> {
+            let column = self.column;
             self.column += 1;
-            !skip && self.error.is_none()
+            match &mut self.writer {
+                None => {
+                    self.defaulted |= u64::from(left_to_default) << column;
+                    None
+                }
+                Some(writer) => (self.defaulted & (1 << column) == 0 && self.error.is_none()).then_some(&mut **writer),
+            }
+        }
+
+        fn written(&mut self, result: Option<Result<(), Error>>) {
+            if let Some(Err(error)) = result {
+                self.error = Some(error);
+            }
         }
     }
 
-    impl Sink for Fields<'_> {
+    impl Sink for CopySink<'_> {
         fn value<'q, T: Param<'q>>(&mut self, value: &'q T) {
-            if self.next() {
-                self.error = self.writer.field(value).err();
-            }
+            let result = self.next(false).map(|writer| writer.field(value));
+            self.written(result);
         }
         fn or_default<'q, T: Param<'q>>(&mut self, value: &'q Option<T>) {
-            self.value(value);
+            let result = self.next(value.is_none()).map(|writer| writer.field(value));
+            self.written(result);
         }
-        fn json(&mut self, value: Option<&serde_json::Value>, _: bool) {
-            if self.next() {
-                self.error = self.writer.json(value).err();
-            }
+        fn json(&mut self, value: Option<&serde_json::Value>, or_default: bool) {
+            let result = self.next(or_default && value.is_none()).map(|writer| writer.json(value));
+            self.written(result);
         }
+    }
+
+    /// A row's fields, as its insert struct sends them.
+    pub type Bind<R> = dyn Fn(&R, &mut CopySink<'_>) + Sync;
+
+    /// Bit `i` set: column `i` is left to its default in this row.
+    fn defaulted<R>(row: &R, bind: &Bind<R>) -> u64 {
+        let mut mask = CopySink {
+            writer: None,
+            defaulted: 0,
+            column: 0,
+            error: None,
+        };
+        bind(row, &mut mask);
+        mask.defaulted
     }
 
     /// The binary COPY stream being built.
@@ -918,16 +925,23 @@ pub mod copy {
         }
     }
 
-    /// Inserts `rows` by binary COPY, with `tenant` (from a `TenantTx`) as the
-    /// last column where the table is tenant-scoped; returns how many.
-    pub async fn insert<R: CopyRow>(conn: &mut PgConnection, rows: &[R], tenant: Option<(&str, Uuid)>) -> Result<u64, Error> {
+    /// Inserts `rows` into `target` by binary COPY, each row's fields sent
+    /// by `bind`, with `tenant` (from a `TenantTx`) as the last column where
+    /// the table is tenant-scoped; returns how many.
+    pub async fn insert<R: Sync>(
+        conn: &mut PgConnection,
+        target: &CopyTarget,
+        rows: &[R],
+        bind: &Bind<R>,
+        tenant: Option<(&str, Uuid)>,
+    ) -> Result<u64, Error> {
         if rows.is_empty() {
             return Ok(0);
         }
         // Rows leaving the same columns to their defaults travel together.
         let mut groups: Vec<(u64, Vec<&R>)> = Vec::new();
         for row in rows {
-            let defaulted = defaulted(row);
+            let defaulted = defaulted(row, bind);
             match groups.iter_mut().find(|(d, _)| *d == defaulted) {
                 Some((_, group)) => group.push(row),
                 None => groups.push((defaulted, vec![row])),
@@ -939,23 +953,18 @@ pub mod copy {
                 defaulted,
                 rows: group.len(),
                 encode: Box::new(move |i, writer: &mut CopyWriter| {
-                    let mut fields = Fields {
-                        writer,
+                    let mut fields = CopySink {
+                        writer: Some(writer),
                         defaulted,
                         column: 0,
                         error: None,
                     };
-                    group[i].bind(&mut fields);
+                    bind(group[i], &mut fields);
                     fields.error.map_or(Ok(()), Err)
                 }),
             })
             .collect();
-        let table = Table {
-            name: R::TABLE,
-            columns: R::COLUMNS,
-            staging: R::STAGING,
-        };
-        copy_in(conn, &table, R::ROW_SECURITY, tenant, groups).await
+        copy_in(conn, target, tenant, groups).await
     }
 
     /// Writes row `i` of a group's fields.
@@ -968,27 +977,19 @@ pub mod copy {
         encode: EncodeRow<'a>,
     }
 
-    /// [`CopyRow`]'s constants.
-    struct Table {
-        name: &'static str,
-        columns: &'static [&'static str],
-        staging: &'static str,
-    }
-
     // Not generic (the rows come encoded by `Group::encode`): the COPY
     // protocol's futures are compiled once per calling crate, not per table.
     // (Not boxed like the repository's statements: the compiler cannot
     // prove this future `Send` behind a `dyn`.)
     async fn copy_in(
         conn: &mut PgConnection,
-        table: &Table,
-        row_security: bool,
+        table: &CopyTarget,
         tenant: Option<(&str, Uuid)>,
         groups: Vec<Group<'_>>,
     ) -> Result<u64, Error> {
-        let staged = row_security
+        let staged = table.row_security
             && sqlx::query_scalar::<_, bool>("SELECT row_security_active($1::text::regclass)")
-                .bind(table.name)
+                .bind(table.table)
                 .fetch_one(&mut *conn)
                 .await?;
         if !staged {
@@ -1003,7 +1004,7 @@ pub mod copy {
 
     async fn copy_groups(
         conn: &mut PgConnection,
-        table: &Table,
+        table: &CopyTarget,
         tenant: Option<(&str, Uuid)>,
         groups: Vec<Group<'_>>,
         staged: bool,
@@ -1027,12 +1028,12 @@ pub mod copy {
                 let staging = format!("\"hubgen_copy_{}\"", table.staging);
                 let create = format!(
                     "CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
-                    table.name
+                    table.table
                 );
                 sqlx::raw_sql(&create).execute(&mut *conn).await?;
                 staging
             } else {
-                table.name.to_string()
+                table.table.to_string()
             };
             let statement = format!("COPY {target} ({columns}) FROM STDIN (FORMAT binary)");
             let mut copy = conn.copy_in_raw(&statement).await?;
@@ -1056,7 +1057,7 @@ pub mod copy {
             copy.send(writer.buf.as_slice()).await?;
             let copied = copy.finish().await?;
             inserted += if staged {
-                let moved = format!("INSERT INTO {} ({columns}) SELECT {columns} FROM {target}", table.name);
+                let moved = format!("INSERT INTO {} ({columns}) SELECT {columns} FROM {target}", table.table);
                 let moved = sqlx::query(&moved).execute(&mut *conn).await?.rows_affected();
                 sqlx::raw_sql(&format!("TRUNCATE {target}")).execute(&mut *conn).await?;
                 moved

@@ -1,11 +1,11 @@
 //! The generic half of every generated repository. A repository method (of
 //! the [`table`](crate::table) traits, or generated) passes its table's const
-//! SQL to one of these functions; the generated impls of [`NewRow`],
-//! [`PatchRow`] and [`Filter`] say, once per table, which field goes to which
-//! parameter. So each hub crate carries its SQL and its field lists, not a
-//! copy of the bind-and-fetch code for every method of every table (smaller
-//! to generate, faster to compile).
+//! SQL to one of these functions; the repository's impls of those traits say,
+//! once per table, which field goes to which parameter. So each hub crate
+//! carries its SQL and its field lists, not a copy of the bind-and-fetch code
+//! for every method of every table (smaller to generate, faster to compile).
 
+use crate::table::Write;
 use crate::{BoxFuture, Cursor, Error, Page, PageRequest, RowStream, Scope, Violation};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgConnection, PgHasArrayType, PgRow};
@@ -94,39 +94,6 @@ impl Sink for Args {
     }
 }
 
-/// A table's insert struct (generated).
-pub trait NewRow: Sync {
-    /// The quoted tenant column the transaction's tenant fills, bound after the fields.
-    const TENANT: Option<&'static str> = None;
-    /// Client-side checks (the struct's own `validate`).
-    fn validate(&self) -> Result<(), Vec<Violation>>;
-    /// Sends every field, in column order.
-    fn bind(&self, sink: &mut impl Sink);
-    /// Sends many rows as one array per column, in column order; `false`
-    /// (sending nothing) where the table has array columns, which `UNNEST`
-    /// would flatten: those rows go one statement each.
-    fn bind_columns(rows: &[Self], args: &mut Args) -> bool
-    where
-        Self: Sized,
-    {
-        let _ = (rows, args);
-        false
-    }
-}
-
-/// A table's patch struct (generated).
-pub trait PatchRow: Sync {
-    fn validate(&self) -> Result<(), Vec<Violation>>;
-    /// Every field's parameters, in column order (see [`Args::patch`]).
-    fn bind(&self, args: &mut Args);
-}
-
-/// A table's filter struct (generated).
-pub trait Filter: Sync {
-    /// Every condition's parameters (see [`Args::condition`]).
-    fn bind(&self, args: &mut Args);
-}
-
 /// Values bound in order: a key, or its columns (a tuple, `()` for none).
 pub trait Params<'q>: Send {
     fn bind(self, args: &mut Args);
@@ -158,9 +125,9 @@ fn args_of<'q>(params: impl Params<'q>) -> Args {
     args
 }
 
-fn filtered(filter: &impl Filter) -> Args {
+fn filtered(filter: impl FnOnce(&mut Args)) -> Args {
     let mut args = Args::default();
-    filter.bind(&mut args);
+    filter(&mut args);
     args
 }
 
@@ -250,14 +217,14 @@ pub async fn execute_one<'q>(tx: &mut impl Scope, sql: &str, params: impl Params
     }
 }
 
-/// How many rows match the filter.
-pub async fn count(tx: &mut impl Scope, sql: &str, filter: &impl Filter) -> Result<i64, Error> {
+/// How many rows match the filter (`filter` binds its parameters).
+pub async fn count(tx: &mut impl Scope, sql: &str, filter: impl FnOnce(&mut Args)) -> Result<i64, Error> {
     let row = one_row(tx.conn(), sql, filtered(filter).finish()).await?;
     Ok(row.try_get(0)?)
 }
 
 /// The rows matching the filter, as PostgreSQL sends them.
-pub fn stream<'a, R: Row + 'a>(tx: &'a mut impl Scope, sql: &'static str, filter: &impl Filter) -> RowStream<'a, R> {
+pub fn stream<'a, R: Row + 'a>(tx: &'a mut impl Scope, sql: &'static str, filter: impl FnOnce(&mut Args)) -> RowStream<'a, R> {
     use futures_util::StreamExt;
     row_stream(tx.conn(), sql, filtered(filter).finish())
         .map(|row| row.and_then(|row| decode(&row)))
@@ -274,13 +241,14 @@ fn row_stream<'a>(conn: &'a mut PgConnection, sql: &'static str, args: Result<Pg
 
 /// One page: statement `2 × sort + desc` of `sql` (one per order and
 /// direction, each in `orders`), after the page's cursor, with the filter's
-/// parameters and the limit; `cursor` makes a row's cursor for an order.
+/// parameters (`filter` binds them) and the limit; `cursor` makes a row's
+/// cursor for an order.
 pub async fn list<R: Row, S>(
     tx: &mut impl Scope,
     sql: &[&str],
     orders: &[&'static str],
     sort: usize,
-    filter: &impl Filter,
+    filter: impl FnOnce(&mut Args),
     page: &PageRequest<S>,
     cursor: impl Fn(&str, &R) -> Cursor,
 ) -> Result<Page<R>, Error> {
@@ -289,26 +257,26 @@ pub async fn list<R: Row, S>(
     let limit = page.sql_limit();
     let mut args = Args::default();
     args.add(page.cursor_for(order)?);
-    filter.bind(&mut args);
+    filter(&mut args);
     args.add(limit);
     let rows = decode_all(tx.conn(), sql[statement], args.finish()).await?;
     Ok(Page::from_rows(rows, limit, |row| cursor(order, row)))
 }
 
 /// A new row's parameters: its fields, then the transaction's tenant where the table has one.
-fn new_args<N: NewRow>(new: &N, tenant: Option<uuid::Uuid>) -> Args {
+fn new_args<T: Write>(new: &T::New, tenant: Option<uuid::Uuid>) -> Args {
     let mut args = Args::default();
-    new.bind(&mut args);
-    if N::TENANT.is_some() {
+    T::bind(new, &mut args);
+    if T::TENANT.is_some() {
         args.add(tenant);
     }
     args
 }
 
 /// Inserts (or upserts) one row after `validate()`, returning it as stored.
-pub async fn insert<N: NewRow, R: Row>(tx: &mut impl Scope, sql: &str, new: &N) -> Result<R, Error> {
-    new.validate().map_err(Error::Invalid)?;
-    let args = new_args(new, tx.tenant_id()).finish();
+pub async fn insert<T: Write, R: Row>(tx: &mut impl Scope, sql: &str, new: &T::New) -> Result<R, Error> {
+    T::validate(new).map_err(Error::Invalid)?;
+    let args = new_args::<T>(new, tx.tenant_id()).finish();
     decode(&one_row(tx.conn(), sql, args).await?)
 }
 
@@ -321,17 +289,17 @@ pub async fn insert<N: NewRow, R: Row>(tx: &mut impl Scope, sql: &str, new: &N) 
 /// [`Error::InRow`]. The probe runs only on that error path. Without `many`
 /// (array columns), or where the rows cannot travel as arrays, inserts them
 /// one statement each.
-pub async fn insert_rows<N: NewRow>(tx: &mut impl Scope, many: Option<&str>, one: &str, rows: &[N]) -> Result<u64, Error> {
-    Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
+pub async fn insert_rows<T: Write>(tx: &mut impl Scope, many: Option<&str>, one: &str, rows: &[T::New]) -> Result<u64, Error> {
+    Violation::of_rows(rows, T::validate).map_err(Error::Invalid)?;
     let tenant = tx.tenant_id();
     let mut args = Args::default();
-    let (Some(sql), true) = (many, N::bind_columns(rows, &mut args)) else {
-        return insert_each(tx.conn(), one, rows, tenant).await;
+    let (Some(sql), true) = (many, T::bind_columns(rows, &mut args)) else {
+        return insert_each::<T>(tx.conn(), one, rows, tenant).await;
     };
-    if N::TENANT.is_some() {
+    if T::TENANT.is_some() {
         args.add(tenant);
     }
-    let row_args = |row: usize| new_args(&rows[row], tenant).finish();
+    let row_args = |row: usize| new_args::<T>(&rows[row], tenant).finish();
     insert_batch(tx.conn(), sql, args.finish(), one, rows.len(), &row_args).await
 }
 
@@ -389,9 +357,9 @@ async fn run_batch(
 }
 
 /// Inserts validated rows one statement each; a refused row is named by `Error::InRow`.
-async fn insert_each<N: NewRow>(conn: &mut PgConnection, sql: &str, rows: &[N], tenant: Option<uuid::Uuid>) -> Result<u64, Error> {
+async fn insert_each<T: Write>(conn: &mut PgConnection, sql: &str, rows: &[T::New], tenant: Option<uuid::Uuid>) -> Result<u64, Error> {
     for (row, new) in rows.iter().enumerate() {
-        rows_affected(&mut *conn, sql, new_args(new, tenant).finish())
+        rows_affected(&mut *conn, sql, new_args::<T>(new, tenant).finish())
             .await
             .map_err(|error| Error::InRow {
                 row,
@@ -401,25 +369,30 @@ async fn insert_each<N: NewRow>(conn: &mut PgConnection, sql: &str, rows: &[N], 
     Ok(rows.len() as u64)
 }
 
-/// Inserts many rows by binary COPY after `validate()` of each (see [`copy`](crate::copy)).
-pub async fn insert_copy<N: crate::copy::CopyRow>(tx: &mut impl Scope, rows: &[N]) -> Result<u64, Error> {
-    Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
-    let tenant = N::TENANT.zip(tx.tenant_id());
-    crate::copy::insert(tx.conn(), rows, tenant).await
+/// Inserts many rows by binary COPY after `validate()` of each (see
+/// [`copy`](crate::copy)), where the table has a [`CopyTarget`](crate::copy::CopyTarget);
+/// else as [`insert_rows`] does, with `many` and `one`.
+pub async fn insert_copy<T: Write>(tx: &mut impl Scope, many: Option<&str>, one: &str, rows: &[T::New]) -> Result<u64, Error> {
+    let Some(target) = &T::COPY else {
+        return insert_rows::<T>(tx, many, one, rows).await;
+    };
+    Violation::of_rows(rows, T::validate).map_err(Error::Invalid)?;
+    let tenant = T::TENANT.zip(tx.tenant_id());
+    crate::copy::insert(tx.conn(), target, rows, &|row, sink| T::bind(row, sink), tenant).await
 }
 
 /// Applies a patch after `validate()`: the key's parameters, the patch's,
 /// then `after` (an expected version, or `()`); `None` when no row matched.
-pub async fn update<'q, P: PatchRow, R: Row>(
+pub async fn update<'q, T: Write, R: Row>(
     tx: &mut impl Scope,
     sql: &str,
     key: impl Params<'q>,
-    patch: &P,
+    patch: &T::Patch,
     after: impl Params<'q>,
 ) -> Result<Option<R>, Error> {
-    patch.validate().map_err(Error::Invalid)?;
+    T::validate_patch(patch).map_err(Error::Invalid)?;
     let mut args = args_of(key);
-    patch.bind(&mut args);
+    T::bind_patch(patch, &mut args);
     after.bind(&mut args);
     let row = optional_row(tx.conn(), sql, args.finish()).await?;
     row.as_ref().map(decode).transpose()

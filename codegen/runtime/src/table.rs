@@ -1,15 +1,17 @@
 //! Repositories as traits: a generated repository implements them with its
-//! table's statements (consts) and types, and every method comes from here,
-//! written once. A hub crate then holds its SQL and a few small functions per
-//! table, not a dozen methods to compile for each; only what differs by table
-//! is generated as methods of the repository itself (`get_by_*`, `upsert_by_*`,
-//! a versioned `update`).
+//! table's statements (consts), its types and which field goes to which
+//! parameter, and every method comes from here, written once. A hub crate
+//! then holds its SQL and a few small functions per table, in as few impls as
+//! can hold them (each impl costs every build of the crate), not a dozen
+//! methods to compile for each; only what differs by table is generated as
+//! methods of the repository itself (`get_by_*`, `upsert_by_*`, a versioned
+//! `update`).
 //!
 //! The methods are the traits' own, so the traits must be in scope to call
 //! them: `use hubgen_runtime::prelude::*;`.
 
-use crate::repo::{self, Args, Filter, NewRow, PatchRow, Row};
-use crate::{Cursor, Error, Page, PageRequest, RowStream, Scope};
+use crate::repo::{self, Args, Row, Sink};
+use crate::{Cursor, Error, Page, PageRequest, RowStream, Scope, Violation};
 use std::future::Future;
 
 /// Which transactions a table's statements take, one marker per kind of
@@ -42,13 +44,13 @@ impl<T: crate::TenantOrPlatform> Runs<scope::TenantOrPlatform> for T {}
 impl<T: crate::Acting> Runs<scope::Acting> for T {}
 
 /// A table with a primary key: reads by key, pages, counts and streams.
-pub trait Table: 'static {
+pub trait Table: Sized + 'static {
     /// A row as stored.
     type Row: Row + 'static;
     /// The primary key: its typed ID, or a tuple of its columns.
     type Key: Send + Sync + 'static;
     /// Conditions on the indexed columns.
-    type Filter: Filter;
+    type Filter: Sync + 'static;
     /// The orders a page can come in.
     type Sort: Copy + Send + Sync + 'static;
     /// Which transactions run the statements ([`scope`]).
@@ -69,6 +71,8 @@ pub trait Table: 'static {
     /// Every row under the filter, in key order.
     const STREAM: &'static str;
 
+    /// The filter's parameters: each condition's (see [`Args::condition`]).
+    fn bind_filter(filter: &Self::Filter, args: &mut Args);
     /// The key's parameters.
     fn bind_key(key: &Self::Key, args: &mut Args);
     /// Keys as one array parameter per key column.
@@ -112,7 +116,7 @@ pub trait Table: 'static {
             Self::LIST,
             Self::ORDERS,
             Self::sort_index(sort),
-            filter,
+            |args: &mut Args| Self::bind_filter(filter, args),
             page,
             move |order, row| Self::cursor(sort, order, row),
         )
@@ -123,20 +127,23 @@ pub trait Table: 'static {
         tx: &'a mut (impl Runs<Self::Scope> + 'a),
         filter: &'a Self::Filter,
     ) -> impl Future<Output = Result<i64, Error>> + Send + 'a {
-        repo::count(tx, Self::COUNT, filter)
+        repo::count(tx, Self::COUNT, |args: &mut Args| Self::bind_filter(filter, args))
     }
 
     /// Every row matching the filter in primary-key order, one at a time: for
     /// scans too large for a page (rows stream as PostgreSQL sends them).
     fn stream<'a>(tx: &'a mut (impl Runs<Self::Scope> + 'a), filter: &Self::Filter) -> RowStream<'a, Self::Row> {
-        repo::stream(tx, Self::STREAM, filter)
+        repo::stream(tx, Self::STREAM, |args: &mut Args| Self::bind_filter(filter, args))
     }
 }
 
-/// A table the hub writes: inserts and deletes.
+/// A table the hub writes: inserts, deletes, and its insert and patch
+/// structs' fields as parameters.
 pub trait Write: Table {
-    /// A new row (after `validate()`).
-    type New: NewRow;
+    /// A new row.
+    type New: Sync + 'static;
+    /// Which columns to change, and to what (`update`).
+    type Patch: Sync + 'static;
 
     /// `INSERT ... RETURNING` of one row.
     const INSERT: &'static str;
@@ -147,13 +154,34 @@ pub trait Write: Table {
     const INSERT_ONE: &'static str;
     /// `DELETE` by key (an `UPDATE` where rows are soft-deleted).
     const DELETE: &'static str;
+    /// The quoted tenant column the transaction's tenant fills, bound after the fields.
+    const TENANT: Option<&'static str> = None;
+    /// Where rows go by binary COPY; `None` where a column has no binary
+    /// format sqlx writes (`insert_copy` then inserts as `insert_many` does).
+    const COPY: Option<crate::copy::CopyTarget> = None;
+
+    /// Client-side checks of a new row (the insert struct's own `validate`).
+    fn validate(new: &Self::New) -> Result<(), Vec<Violation>>;
+    /// A new row's fields, in column order.
+    fn bind(new: &Self::New, sink: &mut impl Sink);
+    /// Many rows as one array per column, in column order; `false` (sending
+    /// nothing) where the table has array columns, which `UNNEST` would
+    /// flatten: those rows go one statement each.
+    fn bind_columns(rows: &[Self::New], args: &mut Args) -> bool {
+        let _ = (rows, args);
+        false
+    }
+    /// Client-side checks of a patch (the patch struct's own `validate`).
+    fn validate_patch(patch: &Self::Patch) -> Result<(), Vec<Violation>>;
+    /// A patch's parameters, in column order (see [`Args::patch`]).
+    fn bind_patch(patch: &Self::Patch, args: &mut Args);
 
     /// Inserts one row (after `validate()`), returning it as stored.
     fn insert<'a>(
         tx: &'a mut (impl Runs<Self::Scope> + 'a),
         new: &'a Self::New,
     ) -> impl Future<Output = Result<Self::Row, Error>> + Send + 'a {
-        repo::insert(tx, Self::INSERT, new)
+        repo::insert::<Self, _>(tx, Self::INSERT, new)
     }
 
     /// Inserts many rows, returning how many: in one statement (one array
@@ -164,19 +192,18 @@ pub trait Write: Table {
         tx: &'a mut (impl Runs<Self::Scope> + 'a),
         rows: &'a [Self::New],
     ) -> impl Future<Output = Result<u64, Error>> + Send + 'a {
-        repo::insert_rows(tx, Self::INSERT_MANY, Self::INSERT_ONE, rows)
+        repo::insert_rows::<Self>(tx, Self::INSERT_MANY, Self::INSERT_ONE, rows)
     }
 
     /// Inserts many rows by binary COPY (after `validate()` of each),
     /// returning how many: the fastest way in for large batches. Rows land
     /// as `insert_many` would store them; fields left `None` take their
-    /// defaults. (Its future is not `Send`: the compiler cannot prove sqlx's
-    /// COPY futures so in generic code; await it in the task that runs it.)
-    fn insert_copy<'a>(tx: &'a mut (impl Runs<Self::Scope> + 'a), rows: &'a [Self::New]) -> impl Future<Output = Result<u64, Error>> + 'a
-    where
-        Self::New: crate::copy::CopyRow,
-    {
-        repo::insert_copy(tx, rows)
+    /// defaults. A table with a column COPY cannot write (arrays, types that
+    /// travel as text) inserts as `insert_many` does. (Its future is not
+    /// `Send`: the compiler cannot prove sqlx's COPY futures so in generic
+    /// code; await it in the task that runs it.)
+    fn insert_copy<'a>(tx: &'a mut (impl Runs<Self::Scope> + 'a), rows: &'a [Self::New]) -> impl Future<Output = Result<u64, Error>> + 'a {
+        repo::insert_copy::<Self>(tx, Self::INSERT_MANY, Self::INSERT_ONE, rows)
     }
 
     /// Deletes the row (soft-deletes it where the table keeps deleted rows:
@@ -189,9 +216,6 @@ pub trait Write: Table {
 /// A table whose rows are patched by key alone (a versioned table's
 /// `update` takes the expected version too, and is its repository's own).
 pub trait Update: Write {
-    /// Which columns to change, and to what.
-    type Patch: PatchRow;
-
     /// `UPDATE ... RETURNING` by key: the key's parameters, then the patch's.
     const UPDATE: &'static str;
 
@@ -201,7 +225,7 @@ pub trait Update: Write {
         key: Self::Key,
         patch: &'a Self::Patch,
     ) -> impl Future<Output = Result<Self::Row, Error>> + Send + 'a {
-        let updated = repo::update(tx, Self::UPDATE, Keyed::<Self>(key), patch, ());
+        let updated = repo::update::<Self, _>(tx, Self::UPDATE, Keyed::<Self>(key), patch, ());
         async move { updated.await?.ok_or(Error::NotFound) }
     }
 }
@@ -231,18 +255,18 @@ pub trait SoftDelete: Table {
 }
 
 /// A key as statement parameters.
-struct Keyed<T: Table + ?Sized>(T::Key);
+struct Keyed<T: Table>(T::Key);
 
-impl<T: Table + ?Sized> repo::Params<'_> for Keyed<T> {
+impl<T: Table> repo::Params<'_> for Keyed<T> {
     fn bind(self, args: &mut Args) {
         T::bind_key(&self.0, args);
     }
 }
 
 /// Keys as one array parameter per key column.
-struct KeysOf<'k, T: Table + ?Sized>(&'k [T::Key]);
+struct KeysOf<'k, T: Table>(&'k [T::Key]);
 
-impl<T: Table + ?Sized> repo::Params<'_> for KeysOf<'_, T> {
+impl<T: Table> repo::Params<'_> for KeysOf<'_, T> {
     fn bind(self, args: &mut Args) {
         T::bind_keys(self.0, args);
     }

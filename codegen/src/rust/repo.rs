@@ -89,18 +89,14 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
     let full = ShapeTokens::new(&shape);
     let mut methods = get_by_unique(&shape, &full);
     let mut impls = table_impl(&shape);
-    impls.extend(filter_impl(&shape));
     impls.extend(soft_delete_impl(&shape));
     if hub.writes(table) {
         impls.extend(write_impl(&shape));
-        impls.extend(copy_row_impl(&shape));
         match versioned_update(&shape, &full) {
             Some(method) => methods.push(method),
             None => impls.extend(update_impl(&shape)),
         }
         methods.extend(upserts(&shape, &full));
-        impls.extend(new_row_impl(&shape));
-        impls.extend(patch_row_impl(&shape));
     }
     repo_struct(&shape, methods, impls)
 }
@@ -265,6 +261,7 @@ fn table_impl(shape: &Shape) -> TokenStream {
     let list = list.iter().map(|s| raw_string(s));
     let count = raw_string(&count_sql(shape));
     let stream = raw_string(&stream_sql(shape));
+    let bind_filter = bind_filter(shape);
     let (bind_key, bind_keys) = if shape.key.len() == 1 {
         (quote!(args.add(key);), quote!(args.add(keys);))
     } else {
@@ -317,6 +314,7 @@ fn table_impl(shape: &Shape) -> TokenStream {
             const ORDERS: &'static [&'static str] = &[#(#orders),*];
             const COUNT: &'static str = #count;
             const STREAM: &'static str = #stream;
+            #bind_filter
             #[inline]
             fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
                 #bind_key
@@ -431,26 +429,23 @@ fn filter_condition(shape: &Shape, params: &mut Params) -> Vec<String> {
     conditions
 }
 
-/// The filter struct's parameters, in [`filter_condition`]'s order.
-fn filter_impl(shape: &Shape) -> TokenStream {
+/// `Table::bind_filter`: the filter struct's parameters, in [`filter_condition`]'s order.
+fn bind_filter(shape: &Shape) -> TokenStream {
     let binds = shape.filters.iter().map(|c| {
         let f = field(&c.name);
-        quote!(args.condition(&self.#f);)
+        quote!(args.condition(&filter.#f);)
     });
-    let live = shape.table.soft_delete.as_ref().map(|_| quote!(args.add(self.include_deleted);));
-    let filter = &shape.filter;
-    let args = if shape.filters.is_empty() && live.is_none() {
-        quote!(_args)
+    let live = shape.table.soft_delete.as_ref().map(|_| quote!(args.add(filter.include_deleted);));
+    let (filter, args) = if shape.filters.is_empty() && live.is_none() {
+        (quote!(_filter), quote!(_args))
     } else {
-        quote!(args)
+        (quote!(filter), quote!(args))
     };
     quote! {
-        impl ::hubgen_runtime::repo::Filter for #filter {
-            #[inline]
-            fn bind(&self, #args: &mut ::hubgen_runtime::repo::Args) {
-                #(#binds)*
-                #live
-            }
+        #[inline]
+        fn bind_filter(#filter: &Self::Filter, #args: &mut ::hubgen_runtime::repo::Args) {
+            #(#binds)*
+            #live
         }
     }
 }
@@ -575,7 +570,7 @@ fn exists_and_get_many_sql(shape: &Shape) -> (String, String) {
 }
 
 /// Column list and value expressions of an insert of one row, in the order
-/// the insert struct's `NewRow::bind` sends them, then the tenant.
+/// the insert struct's fields are bound (`Write::bind`), then the tenant.
 fn insert_parts(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<String>) {
     let mut columns = Vec::new();
     let mut values = Vec::new();
@@ -595,23 +590,24 @@ fn insert_parts(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<String>
     (columns, values)
 }
 
-/// The insert struct's `NewRow`: which field goes to which parameter, for
-/// every insert and upsert (and, without array columns, which to which array).
-fn new_row_impl(shape: &Shape) -> TokenStream {
+/// `Write`'s items for the insert struct: which field goes to which
+/// parameter, for every insert and upsert (and, without array columns, which
+/// to which array).
+fn new_row_items(shape: &Shape) -> TokenStream {
     let binds = shape.insertable.iter().map(|c| {
         let f = field(&c.name);
         if matches!(c.ty, ColumnType::Json) {
             let value = if shape.is_new_optional(c) {
-                quote!(self.#f.as_ref())
+                quote!(new.#f.as_ref())
             } else {
-                quote!(Some(&self.#f))
+                quote!(Some(&new.#f))
             };
             let or_default = c.default.is_some();
             quote!(sink.json(#value, #or_default);)
         } else if c.default.is_some() {
-            quote!(sink.or_default(&self.#f);)
+            quote!(sink.or_default(&new.#f);)
         } else {
-            quote!(sink.value(&self.#f);)
+            quote!(sink.value(&new.#f);)
         }
     });
     let tenant = shape.tenant.map(|column| {
@@ -626,25 +622,23 @@ fn new_row_impl(shape: &Shape) -> TokenStream {
         });
         quote! {
             #[inline]
-            fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+            fn bind_columns(rows: &[Self::New], args: &mut ::hubgen_runtime::repo::Args) -> bool {
                 #(#columns)*
                 true
             }
         }
     });
-    let new_ty = &shape.new;
     quote! {
-        impl ::hubgen_runtime::repo::NewRow for #new_ty {
-            #tenant
-            #[inline]
-            fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-                self.validate()
-            }
-            fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-                #(#binds)*
-            }
-            #bind_columns
+        #tenant
+        #[inline]
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
+        #[inline]
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            #(#binds)*
+        }
+        #bind_columns
     }
 }
 
@@ -653,7 +647,8 @@ fn has_arrays(shape: &Shape) -> bool {
     shape.insertable.iter().any(|c| matches!(c.ty, ColumnType::Array(_)))
 }
 
-/// The repository's `Write`: the inserts' and the delete's statements.
+/// The repository's `Write`: the inserts' and the delete's statements, and
+/// the insert and patch structs' fields as parameters.
 fn write_impl(shape: &Shape) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
@@ -686,14 +681,21 @@ fn write_impl(shape: &Shape) -> TokenStream {
         None => format!("DELETE FROM {name} WHERE {condition}"),
     };
     let (insert, one, delete) = (raw_string(&insert), raw_string(&one), raw_string(&delete));
-    let Shape { repo, new, .. } = shape;
+    let copy = copy_target(shape);
+    let new_items = new_row_items(shape);
+    let patch_items = patch_items(shape);
+    let Shape { repo, new, patch, .. } = shape;
     quote! {
         impl ::hubgen_runtime::table::Write for #repo {
             type New = #new;
+            type Patch = #patch;
             const INSERT: &'static str = #insert;
             const INSERT_MANY: Option<&'static str> = #many;
             const INSERT_ONE: &'static str = #one;
             const DELETE: &'static str = #delete;
+            #copy
+            #new_items
+            #patch_items
         }
     }
 }
@@ -742,51 +744,51 @@ fn insert_many_sql(shape: &Shape) -> Option<String> {
     ))
 }
 
-/// The insert struct's `CopyRow` (what `insert_copy` needs), where [`Shape::copies`].
-fn copy_row_impl(shape: &Shape) -> TokenStream {
+/// `Write::COPY`, where [`Shape::copies`] (else the default, `None`).
+fn copy_target(shape: &Shape) -> TokenStream {
     if !shape.copies() {
         return quote!();
     }
     let table = shape.table;
     let name = shape.table_sql();
     let columns: Vec<String> = shape.insertable.iter().map(|c| q(&c.name)).collect();
-    let new_ty = &shape.new;
     let staging = format!("{}_{}", table.schema, table.name);
     let row_security = crate::sql::access_rls_enabled(table);
     quote! {
-        impl ::hubgen_runtime::copy::CopyRow for #new_ty {
-            const TABLE: &'static str = #name;
-            const COLUMNS: &'static [&'static str] = &[#(#columns),*];
-            const STAGING: &'static str = #staging;
-            const ROW_SECURITY: bool = #row_security;
-        }
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: #name,
+            columns: &[#(#columns),*],
+            staging: #staging,
+            row_security: #row_security,
+        });
     }
 }
 
-/// The patch struct's `PatchRow`: its parameters in [`update`]'s order.
-fn patch_row_impl(shape: &Shape) -> TokenStream {
+/// `Write`'s items for the patch struct: its parameters in [`update_sql`]'s order.
+fn patch_items(shape: &Shape) -> TokenStream {
     let binds = shape.patchable.iter().map(|c| {
         let f = field(&c.name);
         if c.nullable {
-            quote!(args.patch(&self.#f);)
+            quote!(args.patch(&patch.#f);)
         } else if is_copy(&c.ty) {
-            quote!(args.add(self.#f);)
+            quote!(args.add(patch.#f);)
         } else {
-            quote!(args.add(&self.#f);)
+            quote!(args.add(&patch.#f);)
         }
     });
-    let patch_ty = &shape.patch;
-    let args = if shape.patchable.is_empty() { quote!(_args) } else { quote!(args) };
+    let (patch, args) = if shape.patchable.is_empty() {
+        (quote!(_patch), quote!(_args))
+    } else {
+        (quote!(patch), quote!(args))
+    };
     quote! {
-        impl ::hubgen_runtime::repo::PatchRow for #patch_ty {
-            #[inline]
-            fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-                self.validate()
-            }
-            #[inline]
-            fn bind(&self, #args: &mut ::hubgen_runtime::repo::Args) {
-                #(#binds)*
-            }
+        #[inline]
+        fn validate_patch(patch: &Self::Patch) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(#patch: &Self::Patch, #args: &mut ::hubgen_runtime::repo::Args) {
+            #(#binds)*
         }
     }
 }
@@ -838,11 +840,10 @@ fn version_column<'a>(shape: &Shape<'a>) -> Option<&'a ir::Column> {
 
 /// The repository's `Update`, for tables without a version column.
 fn update_impl(shape: &Shape) -> TokenStream {
-    let Shape { repo, patch, .. } = shape;
+    let repo = &shape.repo;
     let sql = raw_string(&update_sql(shape));
     quote! {
         impl ::hubgen_runtime::table::Update for #repo {
-            type Patch = #patch;
             const UPDATE: &'static str = #sql;
         }
     }
@@ -872,7 +873,7 @@ fn versioned_update(shape: &Shape, t: &ShapeTokens) -> Option<TokenStream> {
         pub async fn update(#exec, key: #key, patch: &#patch_ty, expected_version: #ty) -> Result<#row, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             const EXISTS: &str = #exists_sql;
-            if let Some(row) = ::hubgen_runtime::repo::update(#scope, SQL, #first, patch, (expected_version,)).await? {
+            if let Some(row) = ::hubgen_runtime::repo::update::<Self, _>(#scope, SQL, #first, patch, (expected_version,)).await? {
                 return Ok(row);
             }
             let exists = ::hubgen_runtime::repo::exists(#scope, EXISTS, #params).await?;
@@ -958,7 +959,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
                 #[doc = #doc]
                 pub async fn #method(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {
                     const SQL: &str = #sql;
-                    ::hubgen_runtime::repo::insert(#scope, SQL, new).await
+                    ::hubgen_runtime::repo::insert::<Self, _>(#scope, SQL, new).await
                 }
             }
         })

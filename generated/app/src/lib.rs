@@ -815,7 +815,7 @@ pub mod app_registry {
             Output = Result<AppRegistry, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($3::text, "public"."app_registry"."description"), "category" = COALESCE($4::character varying(100), "public"."app_registry"."category"), "app_type" = COALESCE($5::character varying(50), "public"."app_registry"."app_type"), "status" = COALESCE($6::character varying(50), "public"."app_registry"."status"), "version" = COALESCE($7::character varying(50), "public"."app_registry"."version"), "developer" = COALESCE($8::character varying(255), "public"."app_registry"."developer"), "icon_url" = COALESCE($9::text, "public"."app_registry"."icon_url"), "screenshots" = COALESCE($10::jsonb, "public"."app_registry"."screenshots"), "features" = COALESCE($11::jsonb, "public"."app_registry"."features"), "requirements" = COALESCE($12::jsonb, "public"."app_registry"."requirements"), "pricing" = COALESCE($13::jsonb, "public"."app_registry"."pricing"), "configuration_schema" = COALESCE($14::jsonb, "public"."app_registry"."configuration_schema"), "created_at" = COALESCE($15::timestamp without time zone, "public"."app_registry"."created_at"), "updated_at" = COALESCE($16::timestamp without time zone, now()) RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for AppRegistryRepo {
@@ -850,6 +850,12 @@ pub mod app_registry {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."app_registry" WHERE ($1::character varying(100)[] IS NULL OR "category" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "category" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "category" < $3::character varying(100)) AND ($4::bool IS NULL OR ("category" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "app_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "app_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "app_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("app_type" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at" FROM "public"."app_registry" WHERE ($1::character varying(100)[] IS NULL OR "category" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "category" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "category" < $3::character varying(100)) AND ($4::bool IS NULL OR ("category" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "app_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "app_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "app_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("app_type" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.category);
+            args.condition(&filter.status);
+            args.condition(&filter.app_type);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -881,75 +887,66 @@ pub mod app_registry {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for AppRegistryFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.category);
-            args.condition(&self.status);
-            args.condition(&self.app_type);
-        }
-    }
     impl ::hubgen_runtime::table::Write for AppRegistryRepo {
         type New = NewAppRegistry;
+        type Patch = AppRegistryPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", u."category", COALESCE(u."app_type", 'INTEGRATION'), COALESCE(u."status", 'ACTIVE'), u."version", u."developer", u."icon_url", u."screenshots", u."features", u."requirements", u."pricing", u."configuration_schema", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(100)[], $5::character varying(50)[], $6::character varying(50)[], $7::character varying(50)[], $8::character varying(255)[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::timestamp without time zone[], $16::timestamp without time zone[]) AS u("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."app_registry" ("id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."app_registry" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewAppRegistry {
-        const TABLE: &'static str = "\"public\".\"app_registry\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"name\"",
-            "\"description\"",
-            "\"category\"",
-            "\"app_type\"",
-            "\"status\"",
-            "\"version\"",
-            "\"developer\"",
-            "\"icon_url\"",
-            "\"screenshots\"",
-            "\"features\"",
-            "\"requirements\"",
-            "\"pricing\"",
-            "\"configuration_schema\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_app_registry";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for AppRegistryRepo {
-        type Patch = AppRegistryPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewAppRegistry {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"app_registry\"",
+            columns: &[
+                "\"id\"",
+                "\"name\"",
+                "\"description\"",
+                "\"category\"",
+                "\"app_type\"",
+                "\"status\"",
+                "\"version\"",
+                "\"developer\"",
+                "\"icon_url\"",
+                "\"screenshots\"",
+                "\"features\"",
+                "\"requirements\"",
+                "\"pricing\"",
+                "\"configuration_schema\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_app_registry",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.name);
-            sink.value(&self.description);
-            sink.value(&self.category);
-            sink.or_default(&self.app_type);
-            sink.or_default(&self.status);
-            sink.value(&self.version);
-            sink.value(&self.developer);
-            sink.value(&self.icon_url);
-            sink.value(&self.screenshots);
-            sink.value(&self.features);
-            sink.value(&self.requirements);
-            sink.value(&self.pricing);
-            sink.value(&self.configuration_schema);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.name);
+            sink.value(&new.description);
+            sink.value(&new.category);
+            sink.or_default(&new.app_type);
+            sink.or_default(&new.status);
+            sink.value(&new.version);
+            sink.value(&new.developer);
+            sink.value(&new.icon_url);
+            sink.value(&new.screenshots);
+            sink.value(&new.features);
+            sink.value(&new.requirements);
+            sink.value(&new.pricing);
+            sink.value(&new.configuration_schema);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.description);
@@ -968,29 +965,32 @@ pub mod app_registry {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.patch(&patch.description);
+            args.patch(&patch.category);
+            args.patch(&patch.app_type);
+            args.patch(&patch.status);
+            args.patch(&patch.version);
+            args.patch(&patch.developer);
+            args.patch(&patch.icon_url);
+            args.patch(&patch.screenshots);
+            args.patch(&patch.features);
+            args.patch(&patch.requirements);
+            args.patch(&patch.pricing);
+            args.patch(&patch.configuration_schema);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for AppRegistryPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.patch(&self.description);
-            args.patch(&self.category);
-            args.patch(&self.app_type);
-            args.patch(&self.status);
-            args.patch(&self.version);
-            args.patch(&self.developer);
-            args.patch(&self.icon_url);
-            args.patch(&self.screenshots);
-            args.patch(&self.features);
-            args.patch(&self.requirements);
-            args.patch(&self.pricing);
-            args.patch(&self.configuration_schema);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for AppRegistryRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."app_registry" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "category" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "category" END, "app_type" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "app_type" END, "status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "status" END, "version" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "version" END, "developer" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE "developer" END, "icon_url" = CASE WHEN $15::bool THEN $16::text ELSE "icon_url" END, "screenshots" = CASE WHEN $17::bool THEN $18::jsonb ELSE "screenshots" END, "features" = CASE WHEN $19::bool THEN $20::jsonb ELSE "features" END, "requirements" = CASE WHEN $21::bool THEN $22::jsonb ELSE "requirements" END, "pricing" = CASE WHEN $23::bool THEN $24::jsonb ELSE "pricing" END, "configuration_schema" = CASE WHEN $25::bool THEN $26::jsonb ELSE "configuration_schema" END, "created_at" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "category", "app_type", "status", "version", "developer", "icon_url", "screenshots", "features", "requirements", "pricing", "configuration_schema", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -1506,7 +1506,7 @@ pub mod app_subscriptions {
             Output = Result<AppSubscription, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "app_id" = EXCLUDED."app_id", "status" = COALESCE($3::character varying(50), "public"."app_subscriptions"."status"), "plan" = COALESCE($4::character varying(50), "public"."app_subscriptions"."plan"), "configuration" = COALESCE($5::jsonb, "public"."app_subscriptions"."configuration"), "usage_stats" = COALESCE($6::jsonb, "public"."app_subscriptions"."usage_stats"), "billing_info" = COALESCE($7::jsonb, "public"."app_subscriptions"."billing_info"), "subscribed_at" = COALESCE($8::timestamp without time zone, "public"."app_subscriptions"."subscribed_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `app_id`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_app_id_and_tenant_id<'a>(
@@ -1518,7 +1518,7 @@ pub mod app_subscriptions {
             Output = Result<AppSubscription, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("app_id", "tenant_id") DO UPDATE SET "status" = COALESCE($3::character varying(50), "public"."app_subscriptions"."status"), "plan" = COALESCE($4::character varying(50), "public"."app_subscriptions"."plan"), "configuration" = COALESCE($5::jsonb, "public"."app_subscriptions"."configuration"), "usage_stats" = COALESCE($6::jsonb, "public"."app_subscriptions"."usage_stats"), "billing_info" = COALESCE($7::jsonb, "public"."app_subscriptions"."billing_info"), "subscribed_at" = COALESCE($8::timestamp without time zone, "public"."app_subscriptions"."subscribed_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for AppSubscriptionRepo {
@@ -1548,6 +1548,11 @@ pub mod app_subscriptions {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."app_subscriptions" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at" FROM "public"."app_subscriptions" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.app_id);
+            args.condition(&filter.status);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1579,61 +1584,53 @@ pub mod app_subscriptions {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for AppSubscriptionFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.app_id);
-            args.condition(&self.status);
-        }
-    }
     impl ::hubgen_runtime::table::Write for AppSubscriptionRepo {
         type New = NewAppSubscription;
+        type Patch = AppSubscriptionPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", COALESCE(u."status", 'ACTIVE'), u."plan", u."configuration", u."usage_stats", u."billing_info", COALESCE(u."subscribed_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."app_subscriptions" ("id", "app_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."app_subscriptions" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewAppSubscription {
-        const TABLE: &'static str = "\"public\".\"app_subscriptions\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"app_id\"",
-            "\"status\"",
-            "\"plan\"",
-            "\"configuration\"",
-            "\"usage_stats\"",
-            "\"billing_info\"",
-            "\"subscribed_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_app_subscriptions";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for AppSubscriptionRepo {
-        type Patch = AppSubscriptionPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewAppSubscription {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"app_subscriptions\"",
+            columns: &[
+                "\"id\"",
+                "\"app_id\"",
+                "\"status\"",
+                "\"plan\"",
+                "\"configuration\"",
+                "\"usage_stats\"",
+                "\"billing_info\"",
+                "\"subscribed_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_app_subscriptions",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.app_id);
-            sink.or_default(&self.status);
-            sink.value(&self.plan);
-            sink.value(&self.configuration);
-            sink.value(&self.usage_stats);
-            sink.value(&self.billing_info);
-            sink.or_default(&self.subscribed_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.app_id);
+            sink.or_default(&new.status);
+            sink.value(&new.plan);
+            sink.value(&new.configuration);
+            sink.value(&new.usage_stats);
+            sink.value(&new.billing_info);
+            sink.or_default(&new.subscribed_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.app_id);
             args.column(rows, |r| &r.status);
@@ -1645,22 +1642,25 @@ pub mod app_subscriptions {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.app_id);
+            args.patch(&patch.status);
+            args.patch(&patch.plan);
+            args.patch(&patch.configuration);
+            args.patch(&patch.usage_stats);
+            args.patch(&patch.billing_info);
+            args.patch(&patch.subscribed_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for AppSubscriptionPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.app_id);
-            args.patch(&self.status);
-            args.patch(&self.plan);
-            args.patch(&self.configuration);
-            args.patch(&self.usage_stats);
-            args.patch(&self.billing_info);
-            args.patch(&self.subscribed_at);
-        }
+    impl ::hubgen_runtime::table::Update for AppSubscriptionRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."app_subscriptions" SET "app_id" = COALESCE($2::uuid, "app_id"), "status" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "status" END, "plan" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "plan" END, "configuration" = CASE WHEN $7::bool THEN $8::jsonb ELSE "configuration" END, "usage_stats" = CASE WHEN $9::bool THEN $10::jsonb ELSE "usage_stats" END, "billing_info" = CASE WHEN $11::bool THEN $12::jsonb ELSE "billing_info" END, "subscribed_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "subscribed_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "status", "plan", "configuration", "usage_stats", "billing_info", "subscribed_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -2114,7 +2114,7 @@ pub mod app_guards {
             Output = Result<AppGuard, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "app_id" = EXCLUDED."app_id", "guard_type" = EXCLUDED."guard_type", "status" = COALESCE($4::character varying(50), "public"."app_guards"."status"), "rules" = COALESCE($5::jsonb, "public"."app_guards"."rules"), "created_at" = COALESCE($6::timestamp without time zone, "public"."app_guards"."created_at"), "updated_at" = COALESCE($7::timestamp without time zone, now()) RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for AppGuardRepo {
@@ -2145,6 +2145,11 @@ pub mod app_guards {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."app_guards" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "guard_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "guard_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "guard_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("guard_type" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at" FROM "public"."app_guards" WHERE ($1::uuid[] IS NULL OR "app_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "app_id" >= $2::uuid) AND ($3::uuid IS NULL OR "app_id" < $3::uuid) AND ($4::bool IS NULL OR ("app_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "guard_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "guard_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "guard_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("guard_type" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.app_id);
+            args.condition(&filter.guard_type);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2173,57 +2178,49 @@ pub mod app_guards {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for AppGuardFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.app_id);
-            args.condition(&self.guard_type);
-        }
-    }
     impl ::hubgen_runtime::table::Write for AppGuardRepo {
         type New = NewAppGuard;
+        type Patch = AppGuardPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."app_id", u."guard_type", COALESCE(u."status", 'ACTIVE'), u."rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."app_guards" ("id", "app_id", "guard_type", "status", "rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."app_guards" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewAppGuard {
-        const TABLE: &'static str = "\"public\".\"app_guards\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"app_id\"",
-            "\"guard_type\"",
-            "\"status\"",
-            "\"rules\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_app_guards";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for AppGuardRepo {
-        type Patch = AppGuardPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewAppGuard {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"app_guards\"",
+            columns: &[
+                "\"id\"",
+                "\"app_id\"",
+                "\"guard_type\"",
+                "\"status\"",
+                "\"rules\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_app_guards",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.app_id);
-            sink.value(&self.guard_type);
-            sink.or_default(&self.status);
-            sink.value(&self.rules);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.app_id);
+            sink.value(&new.guard_type);
+            sink.or_default(&new.status);
+            sink.value(&new.rules);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.app_id);
             args.column(rows, |r| &r.guard_type);
@@ -2233,20 +2230,23 @@ pub mod app_guards {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.app_id);
+            args.add(&patch.guard_type);
+            args.patch(&patch.status);
+            args.patch(&patch.rules);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for AppGuardPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.app_id);
-            args.add(&self.guard_type);
-            args.patch(&self.status);
-            args.patch(&self.rules);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for AppGuardRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."app_guards" SET "app_id" = COALESCE($2::uuid, "app_id"), "guard_type" = COALESCE($3::character varying(50), "guard_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "rules" = CASE WHEN $6::bool THEN $7::jsonb ELSE "rules" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "app_id", "tenant_id", "guard_type", "status", "rules", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]

@@ -700,6 +700,10 @@ pub mod plans {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."plans" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "code", "name", "description", "price", "currency", "billing_interval", "features", "status", "created_at", "updated_at" FROM "public"."plans" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.status);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -723,12 +727,6 @@ pub mod plans {
                     ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
                 }
             }
-        }
-    }
-    impl ::hubgen_runtime::repo::Filter for PlanFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.status);
         }
     }
 }
@@ -1257,6 +1255,10 @@ pub mod entitlements {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."entitlements" WHERE ($1::uuid[] IS NULL OR "plan_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "plan_id" >= $2::uuid) AND ($3::uuid IS NULL OR "plan_id" < $3::uuid) AND ($4::bool IS NULL OR ("plan_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "feature_key", "limit_value", "used_value", "valid_from", "valid_until", "created_at", "updated_at" FROM "public"."entitlements" WHERE ($1::uuid[] IS NULL OR "plan_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "plan_id" >= $2::uuid) AND ($3::uuid IS NULL OR "plan_id" < $3::uuid) AND ($4::bool IS NULL OR ("plan_id" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.plan_id);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -1280,12 +1282,6 @@ pub mod entitlements {
                     ::hubgen_runtime::Cursor::of(order, &(&row.plan_id, &row.id))
                 }
             }
-        }
-    }
-    impl ::hubgen_runtime::repo::Filter for EntitlementFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.plan_id);
         }
     }
 }
@@ -2010,6 +2006,11 @@ pub mod invoices {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."invoices" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "due_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "due_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "due_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("due_at" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "plan_id", "invoice_number", "status", "currency", "subtotal", "tax", "total", "period_start", "period_end", "issued_at", "due_at", "paid_at", "metadata", "created_at", "updated_at" FROM "public"."invoices" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "due_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "due_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "due_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("due_at" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.status);
+            args.condition(&filter.due_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2036,13 +2037,6 @@ pub mod invoices {
                     ::hubgen_runtime::Cursor::of(order, &(&row.due_at, &row.id))
                 }
             }
-        }
-    }
-    impl ::hubgen_runtime::repo::Filter for InvoiceFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.status);
-            args.condition(&self.due_at);
         }
     }
 }

@@ -796,7 +796,7 @@ pub mod runtime_configs {
             Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("id") DO UPDATE SET "config_key" = EXCLUDED."config_key", "config_value" = COALESCE($3::text, "public"."runtime_configs"."config_value"), "config_type" = COALESCE($4::character varying(50), "public"."runtime_configs"."config_type"), "scope" = EXCLUDED."scope", "user_id" = COALESCE($6::uuid, "public"."runtime_configs"."user_id"), "category" = COALESCE($7::character varying(100), "public"."runtime_configs"."category"), "description" = COALESCE($8::text, "public"."runtime_configs"."description"), "is_encrypted" = COALESCE($9::boolean, "public"."runtime_configs"."is_encrypted"), "validation_rules" = COALESCE($10::jsonb, "public"."runtime_configs"."validation_rules"), "created_at" = COALESCE($11::timestamp without time zone, "public"."runtime_configs"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_config_key<'a>(
@@ -808,7 +808,7 @@ pub mod runtime_configs {
             Output = Result<RuntimeConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("config_key") DO UPDATE SET "config_value" = COALESCE($3::text, "public"."runtime_configs"."config_value"), "config_type" = COALESCE($4::character varying(50), "public"."runtime_configs"."config_type"), "scope" = EXCLUDED."scope", "user_id" = COALESCE($6::uuid, "public"."runtime_configs"."user_id"), "category" = COALESCE($7::character varying(100), "public"."runtime_configs"."category"), "description" = COALESCE($8::text, "public"."runtime_configs"."description"), "is_encrypted" = COALESCE($9::boolean, "public"."runtime_configs"."is_encrypted"), "validation_rules" = COALESCE($10::jsonb, "public"."runtime_configs"."validation_rules"), "created_at" = COALESCE($11::timestamp without time zone, "public"."runtime_configs"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for RuntimeConfigRepo {
@@ -847,6 +847,13 @@ pub mod runtime_configs {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."runtime_configs" WHERE ($1::character varying(255)[] IS NULL OR "config_key" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "config_key" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "config_key" < $3::character varying(255)) AND ($4::bool IS NULL OR ("config_key" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "scope" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "scope" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "scope" < $7::character varying(50)) AND ($8::bool IS NULL OR ("scope" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR "tenant_id" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR "tenant_id" >= $10::uuid) AND ($11::uuid IS NULL OR "tenant_id" < $11::uuid) AND ($12::bool IS NULL OR ("tenant_id" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "category" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "category" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "category" < $15::character varying(100)) AND ($16::bool IS NULL OR ("category" IS NULL) = $16::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at" FROM "public"."runtime_configs" WHERE ($1::character varying(255)[] IS NULL OR "config_key" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "config_key" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "config_key" < $3::character varying(255)) AND ($4::bool IS NULL OR ("config_key" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "scope" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "scope" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "scope" < $7::character varying(50)) AND ($8::bool IS NULL OR ("scope" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR "tenant_id" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR "tenant_id" >= $10::uuid) AND ($11::uuid IS NULL OR "tenant_id" < $11::uuid) AND ($12::bool IS NULL OR ("tenant_id" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "category" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "category" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "category" < $15::character varying(100)) AND ($16::bool IS NULL OR ("category" IS NULL) = $16::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.config_key);
+            args.condition(&filter.scope);
+            args.condition(&filter.tenant_id);
+            args.condition(&filter.category);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -881,69 +888,59 @@ pub mod runtime_configs {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for RuntimeConfigFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.config_key);
-            args.condition(&self.scope);
-            args.condition(&self.tenant_id);
-            args.condition(&self.category);
-        }
-    }
     impl ::hubgen_runtime::table::Write for RuntimeConfigRepo {
         type New = NewRuntimeConfig;
+        type Patch = RuntimeConfigPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."scope", u."user_id", u."category", u."description", COALESCE(u."is_encrypted", FALSE), u."validation_rules", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::character varying(100)[], $8::text[], $9::boolean[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."runtime_configs" ("id", "config_key", "config_value", "config_type", "scope", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."runtime_configs" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewRuntimeConfig {
-        const TABLE: &'static str = "\"public\".\"runtime_configs\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"config_key\"",
-            "\"config_value\"",
-            "\"config_type\"",
-            "\"scope\"",
-            "\"user_id\"",
-            "\"category\"",
-            "\"description\"",
-            "\"is_encrypted\"",
-            "\"validation_rules\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_runtime_configs";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for RuntimeConfigRepo {
-        type Patch = RuntimeConfigPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewRuntimeConfig {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"runtime_configs\"",
+            columns: &[
+                "\"id\"",
+                "\"config_key\"",
+                "\"config_value\"",
+                "\"config_type\"",
+                "\"scope\"",
+                "\"user_id\"",
+                "\"category\"",
+                "\"description\"",
+                "\"is_encrypted\"",
+                "\"validation_rules\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_runtime_configs",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.config_key);
-            sink.value(&self.config_value);
-            sink.or_default(&self.config_type);
-            sink.value(&self.scope);
-            sink.value(&self.user_id);
-            sink.value(&self.category);
-            sink.value(&self.description);
-            sink.or_default(&self.is_encrypted);
-            sink.value(&self.validation_rules);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.config_key);
+            sink.value(&new.config_value);
+            sink.or_default(&new.config_type);
+            sink.value(&new.scope);
+            sink.value(&new.user_id);
+            sink.value(&new.category);
+            sink.value(&new.description);
+            sink.or_default(&new.is_encrypted);
+            sink.value(&new.validation_rules);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.config_key);
             args.column(rows, |r| &r.config_value);
@@ -958,25 +955,28 @@ pub mod runtime_configs {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.config_key);
+            args.patch(&patch.config_value);
+            args.patch(&patch.config_type);
+            args.add(&patch.scope);
+            args.patch(&patch.user_id);
+            args.patch(&patch.category);
+            args.patch(&patch.description);
+            args.patch(&patch.is_encrypted);
+            args.patch(&patch.validation_rules);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for RuntimeConfigPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.config_key);
-            args.patch(&self.config_value);
-            args.patch(&self.config_type);
-            args.add(&self.scope);
-            args.patch(&self.user_id);
-            args.patch(&self.category);
-            args.patch(&self.description);
-            args.patch(&self.is_encrypted);
-            args.patch(&self.validation_rules);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for RuntimeConfigRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."runtime_configs" SET "config_key" = COALESCE($2::character varying(255), "config_key"), "config_value" = CASE WHEN $3::bool THEN $4::text ELSE "config_value" END, "config_type" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "config_type" END, "scope" = COALESCE($7::character varying(50), "scope"), "user_id" = CASE WHEN $8::bool THEN $9::uuid ELSE "user_id" END, "category" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "category" END, "description" = CASE WHEN $12::bool THEN $13::text ELSE "description" END, "is_encrypted" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_encrypted" END, "validation_rules" = CASE WHEN $16::bool THEN $17::jsonb ELSE "validation_rules" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "config_key", "config_value", "config_type", "scope", "tenant_id", "user_id", "category", "description", "is_encrypted", "validation_rules", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -1468,7 +1468,7 @@ pub mod environment_configs {
             Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "environment" = EXCLUDED."environment", "config_key" = EXCLUDED."config_key", "config_value" = COALESCE($4::text, "public"."environment_configs"."config_value"), "config_type" = COALESCE($5::character varying(50), "public"."environment_configs"."config_type"), "description" = COALESCE($6::text, "public"."environment_configs"."description"), "created_at" = COALESCE($7::timestamp without time zone, "public"."environment_configs"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `environment`, `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_environment_and_config_key<'a>(
@@ -1480,7 +1480,7 @@ pub mod environment_configs {
             Output = Result<EnvironmentConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("environment", "config_key") DO UPDATE SET "config_value" = COALESCE($4::text, "public"."environment_configs"."config_value"), "config_type" = COALESCE($5::character varying(50), "public"."environment_configs"."config_type"), "description" = COALESCE($6::text, "public"."environment_configs"."description"), "created_at" = COALESCE($7::timestamp without time zone, "public"."environment_configs"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for EnvironmentConfigRepo {
@@ -1510,6 +1510,11 @@ pub mod environment_configs {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."environment_configs" WHERE ($1::character varying(50)[] IS NULL OR "environment" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "environment" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "environment" < $3::character varying(50)) AND ($4::bool IS NULL OR ("environment" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "config_key" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "config_key" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "config_key" < $7::character varying(255)) AND ($8::bool IS NULL OR ("config_key" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at" FROM "public"."environment_configs" WHERE ($1::character varying(50)[] IS NULL OR "environment" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "environment" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "environment" < $3::character varying(50)) AND ($4::bool IS NULL OR ("environment" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "config_key" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "config_key" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "config_key" < $7::character varying(255)) AND ($8::bool IS NULL OR ("config_key" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.environment);
+            args.condition(&filter.config_key);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1541,58 +1546,50 @@ pub mod environment_configs {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for EnvironmentConfigFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.environment);
-            args.condition(&self.config_key);
-        }
-    }
     impl ::hubgen_runtime::table::Write for EnvironmentConfigRepo {
         type New = NewEnvironmentConfig;
+        type Patch = EnvironmentConfigPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."environment", u."config_key", u."config_value", COALESCE(u."config_type", 'STRING'), u."description", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::text[], $5::character varying(50)[], $6::text[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."environment_configs" ("id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."environment_configs" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewEnvironmentConfig {
-        const TABLE: &'static str = "\"public\".\"environment_configs\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"environment\"",
-            "\"config_key\"",
-            "\"config_value\"",
-            "\"config_type\"",
-            "\"description\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_environment_configs";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for EnvironmentConfigRepo {
-        type Patch = EnvironmentConfigPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewEnvironmentConfig {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"environment_configs\"",
+            columns: &[
+                "\"id\"",
+                "\"environment\"",
+                "\"config_key\"",
+                "\"config_value\"",
+                "\"config_type\"",
+                "\"description\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_environment_configs",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.environment);
-            sink.value(&self.config_key);
-            sink.value(&self.config_value);
-            sink.or_default(&self.config_type);
-            sink.value(&self.description);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.environment);
+            sink.value(&new.config_key);
+            sink.value(&new.config_value);
+            sink.or_default(&new.config_type);
+            sink.value(&new.description);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.environment);
             args.column(rows, |r| &r.config_key);
@@ -1603,21 +1600,24 @@ pub mod environment_configs {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.environment);
+            args.add(&patch.config_key);
+            args.patch(&patch.config_value);
+            args.patch(&patch.config_type);
+            args.patch(&patch.description);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for EnvironmentConfigPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.environment);
-            args.add(&self.config_key);
-            args.patch(&self.config_value);
-            args.patch(&self.config_type);
-            args.patch(&self.description);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for EnvironmentConfigRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."environment_configs" SET "environment" = COALESCE($2::character varying(50), "environment"), "config_key" = COALESCE($3::character varying(255), "config_key"), "config_value" = CASE WHEN $4::bool THEN $5::text ELSE "config_value" END, "config_type" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "config_type" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "environment", "config_key", "config_value", "config_type", "description", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]

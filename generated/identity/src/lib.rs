@@ -772,7 +772,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($4::character varying(100), "public"."users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."users"."last_name"), "role" = COALESCE($6::character varying(50), "public"."users"."role"), "status" = COALESCE($7::character varying(50), "public"."users"."status"), "email_verified" = COALESCE($8::boolean, "public"."users"."email_verified"), "last_login_at" = COALESCE($9::timestamp without time zone, "public"."users"."last_login_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_email<'a>(
@@ -784,7 +784,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("email") DO UPDATE SET "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($4::character varying(100), "public"."users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."users"."last_name"), "role" = COALESCE($6::character varying(50), "public"."users"."role"), "status" = COALESCE($7::character varying(50), "public"."users"."status"), "email_verified" = COALESCE($8::boolean, "public"."users"."email_verified"), "last_login_at" = COALESCE($9::timestamp without time zone, "public"."users"."last_login_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserRepo {
@@ -815,6 +815,11 @@ pub mod users {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at" FROM "public"."users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.email);
+            args.condition(&filter.status);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -843,64 +848,56 @@ pub mod users {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.email);
-            args.condition(&self.status);
-        }
-    }
     impl ::hubgen_runtime::table::Write for UserRepo {
         type New = NewUser;
+        type Patch = UserPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", u."password_hash", u."first_name", u."last_name", COALESCE(u."role", 'USER'), COALESCE(u."status", 'ACTIVE'), COALESCE(u."email_verified", FALSE), u."last_login_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(100)[], $6::character varying(50)[], $7::character varying(50)[], $8::boolean[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."users" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUser {
-        const TABLE: &'static str = "\"public\".\"users\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"email\"",
-            "\"password_hash\"",
-            "\"first_name\"",
-            "\"last_name\"",
-            "\"role\"",
-            "\"status\"",
-            "\"email_verified\"",
-            "\"last_login_at\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_users";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserRepo {
-        type Patch = UserPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"users\"",
+            columns: &[
+                "\"id\"",
+                "\"email\"",
+                "\"password_hash\"",
+                "\"first_name\"",
+                "\"last_name\"",
+                "\"role\"",
+                "\"status\"",
+                "\"email_verified\"",
+                "\"last_login_at\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_users",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.email);
-            sink.value(&self.password_hash);
-            sink.value(&self.first_name);
-            sink.value(&self.last_name);
-            sink.or_default(&self.role);
-            sink.or_default(&self.status);
-            sink.or_default(&self.email_verified);
-            sink.value(&self.last_login_at);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.email);
+            sink.value(&new.password_hash);
+            sink.value(&new.first_name);
+            sink.value(&new.last_name);
+            sink.or_default(&new.role);
+            sink.or_default(&new.status);
+            sink.or_default(&new.email_verified);
+            sink.value(&new.last_login_at);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.password_hash);
@@ -914,24 +911,27 @@ pub mod users {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.email);
+            args.add(&patch.password_hash);
+            args.patch(&patch.first_name);
+            args.patch(&patch.last_name);
+            args.patch(&patch.role);
+            args.patch(&patch.status);
+            args.patch(&patch.email_verified);
+            args.patch(&patch.last_login_at);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.email);
-            args.add(&self.password_hash);
-            args.patch(&self.first_name);
-            args.patch(&self.last_name);
-            args.patch(&self.role);
-            args.patch(&self.status);
-            args.patch(&self.email_verified);
-            args.patch(&self.last_login_at);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::character varying(255), "password_hash"), "first_name" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "last_name" END, "role" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "role" END, "status" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "status" END, "email_verified" = CASE WHEN $12::bool THEN $13::boolean ELSE "email_verified" END, "last_login_at" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE "last_login_at" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "email", "password_hash", "first_name", "last_name", "role", "status", "email_verified", "last_login_at", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -1429,7 +1429,7 @@ pub mod user_sessions {
             Output = Result<UserSession, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "token_hash" = EXCLUDED."token_hash", "expires_at" = EXCLUDED."expires_at", "ip_address" = COALESCE($5::inet, "public"."user_sessions"."ip_address"), "user_agent" = COALESCE($6::text, "public"."user_sessions"."user_agent"), "created_at" = COALESCE($7::timestamp without time zone, "public"."user_sessions"."created_at") RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserSessionRepo {
@@ -1460,6 +1460,12 @@ pub mod user_sessions {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_sessions" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "token_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "token_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "token_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("token_hash" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "expires_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "expires_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "expires_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("expires_at" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at" FROM "public"."user_sessions" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "token_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "token_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "token_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("token_hash" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "expires_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "expires_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "expires_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("expires_at" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+            args.condition(&filter.token_hash);
+            args.condition(&filter.expires_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -1488,57 +1494,48 @@ pub mod user_sessions {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserSessionFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-            args.condition(&self.token_hash);
-            args.condition(&self.expires_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for UserSessionRepo {
         type New = NewUserSession;
+        type Patch = UserSessionPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."token_hash", u."expires_at", u."ip_address", u."user_agent", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::timestamp without time zone[], $5::inet[], $6::text[], $7::timestamp without time zone[]) AS u("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_sessions" ("id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."user_sessions" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUserSession {
-        const TABLE: &'static str = "\"public\".\"user_sessions\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"token_hash\"",
-            "\"expires_at\"",
-            "\"ip_address\"",
-            "\"user_agent\"",
-            "\"created_at\"",
-        ];
-        const STAGING: &'static str = "public_user_sessions";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserSessionRepo {
-        type Patch = UserSessionPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUserSession {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"user_sessions\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"token_hash\"",
+                "\"expires_at\"",
+                "\"ip_address\"",
+                "\"user_agent\"",
+                "\"created_at\"",
+            ],
+            staging: "public_user_sessions",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.token_hash);
-            sink.value(&self.expires_at);
-            sink.value(&self.ip_address);
-            sink.value(&self.user_agent);
-            sink.or_default(&self.created_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.token_hash);
+            sink.value(&new.expires_at);
+            sink.value(&new.ip_address);
+            sink.value(&new.user_agent);
+            sink.or_default(&new.created_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.token_hash);
@@ -1548,21 +1545,24 @@ pub mod user_sessions {
             args.column(rows, |r| &r.created_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.token_hash);
+            args.add(patch.expires_at);
+            args.patch(&patch.ip_address);
+            args.patch(&patch.user_agent);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserSessionPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.token_hash);
-            args.add(self.expires_at);
-            args.patch(&self.ip_address);
-            args.patch(&self.user_agent);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserSessionRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."user_sessions" SET "user_id" = COALESCE($2::uuid, "user_id"), "token_hash" = COALESCE($3::character varying(255), "token_hash"), "expires_at" = COALESCE($4::timestamp without time zone, "expires_at"), "ip_address" = CASE WHEN $5::bool THEN $6::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $7::bool THEN $8::text ELSE "user_agent" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "token_hash", "expires_at", "ip_address", "user_agent", "created_at""#;
     }
 }
 #[rustfmt::skip]

@@ -941,7 +941,7 @@ pub mod messages {
             Output = Result<Message, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "message_type" = COALESCE($3::character varying(50), "public"."messages"."message_type"), "content" = COALESCE($4::text, "public"."messages"."content"), "sender_id" = EXCLUDED."sender_id", "sender_type" = EXCLUDED."sender_type", "recipient_id" = COALESCE($7::uuid, "public"."messages"."recipient_id"), "recipient_type" = COALESCE($8::character varying(50), "public"."messages"."recipient_type"), "channel" = EXCLUDED."channel", "status" = COALESCE($10::character varying(50), "public"."messages"."status"), "metadata" = COALESCE($11::jsonb, "public"."messages"."metadata"), "external_message_id" = COALESCE($12::text, "public"."messages"."external_message_id"), "created_at" = COALESCE($13::timestamp without time zone, "public"."messages"."created_at"), "delivered_at" = COALESCE($14::timestamp without time zone, "public"."messages"."delivered_at"), "read_at" = COALESCE($15::timestamp without time zone, "public"."messages"."read_at") RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for MessageRepo {
@@ -984,6 +984,14 @@ pub mod messages {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "sender_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "sender_id" >= $6::uuid) AND ($7::uuid IS NULL OR "sender_id" < $7::uuid) AND ($8::bool IS NULL OR ("sender_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "channel" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "channel" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "channel" < $11::character varying(50)) AND ($12::bool IS NULL OR ("channel" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR "created_at" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR "created_at" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR "created_at" < $19::timestamp without time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "sender_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "sender_id" >= $6::uuid) AND ($7::uuid IS NULL OR "sender_id" < $7::uuid) AND ($8::bool IS NULL OR ("sender_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "channel" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "channel" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "channel" < $11::character varying(50)) AND ($12::bool IS NULL OR ("channel" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR "created_at" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR "created_at" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR "created_at" < $19::timestamp without time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.conversation_id);
+            args.condition(&filter.sender_id);
+            args.condition(&filter.channel);
+            args.condition(&filter.status);
+            args.condition(&filter.created_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -1021,76 +1029,65 @@ pub mod messages {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for MessageFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.conversation_id);
-            args.condition(&self.sender_id);
-            args.condition(&self.channel);
-            args.condition(&self.status);
-            args.condition(&self.created_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for MessageRepo {
         type New = NewMessage;
+        type Patch = MessagePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", COALESCE(u."message_type", 'TEXT'), u."content", u."sender_id", u."sender_type", u."recipient_id", u."recipient_type", u."channel", COALESCE(u."status", 'SENT'), u."metadata", u."external_message_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), u."delivered_at", u."read_at", $16::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::uuid[], $6::character varying(50)[], $7::uuid[], $8::character varying(50)[], $9::character varying(50)[], $10::character varying(50)[], $11::jsonb[], $12::text[], $13::timestamp without time zone[], $14::timestamp without time zone[], $15::timestamp without time zone[]) AS u("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewMessage {
-        const TABLE: &'static str = "\"public\".\"messages\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"conversation_id\"",
-            "\"message_type\"",
-            "\"content\"",
-            "\"sender_id\"",
-            "\"sender_type\"",
-            "\"recipient_id\"",
-            "\"recipient_type\"",
-            "\"channel\"",
-            "\"status\"",
-            "\"metadata\"",
-            "\"external_message_id\"",
-            "\"created_at\"",
-            "\"delivered_at\"",
-            "\"read_at\"",
-        ];
-        const STAGING: &'static str = "public_messages";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for MessageRepo {
-        type Patch = MessagePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"messages\"",
+            columns: &[
+                "\"id\"",
+                "\"conversation_id\"",
+                "\"message_type\"",
+                "\"content\"",
+                "\"sender_id\"",
+                "\"sender_type\"",
+                "\"recipient_id\"",
+                "\"recipient_type\"",
+                "\"channel\"",
+                "\"status\"",
+                "\"metadata\"",
+                "\"external_message_id\"",
+                "\"created_at\"",
+                "\"delivered_at\"",
+                "\"read_at\"",
+            ],
+            staging: "public_messages",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.conversation_id);
-            sink.or_default(&self.message_type);
-            sink.value(&self.content);
-            sink.value(&self.sender_id);
-            sink.value(&self.sender_type);
-            sink.value(&self.recipient_id);
-            sink.value(&self.recipient_type);
-            sink.value(&self.channel);
-            sink.or_default(&self.status);
-            sink.value(&self.metadata);
-            sink.value(&self.external_message_id);
-            sink.or_default(&self.created_at);
-            sink.value(&self.delivered_at);
-            sink.value(&self.read_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.conversation_id);
+            sink.or_default(&new.message_type);
+            sink.value(&new.content);
+            sink.value(&new.sender_id);
+            sink.value(&new.sender_type);
+            sink.value(&new.recipient_id);
+            sink.value(&new.recipient_type);
+            sink.value(&new.channel);
+            sink.or_default(&new.status);
+            sink.value(&new.metadata);
+            sink.value(&new.external_message_id);
+            sink.or_default(&new.created_at);
+            sink.value(&new.delivered_at);
+            sink.value(&new.read_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.message_type);
@@ -1108,29 +1105,32 @@ pub mod messages {
             args.column(rows, |r| &r.read_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.conversation_id);
+            args.patch(&patch.message_type);
+            args.patch(&patch.content);
+            args.add(patch.sender_id);
+            args.add(&patch.sender_type);
+            args.patch(&patch.recipient_id);
+            args.patch(&patch.recipient_type);
+            args.add(&patch.channel);
+            args.patch(&patch.status);
+            args.patch(&patch.metadata);
+            args.patch(&patch.external_message_id);
+            args.patch(&patch.created_at);
+            args.patch(&patch.delivered_at);
+            args.patch(&patch.read_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.conversation_id);
-            args.patch(&self.message_type);
-            args.patch(&self.content);
-            args.add(self.sender_id);
-            args.add(&self.sender_type);
-            args.patch(&self.recipient_id);
-            args.patch(&self.recipient_type);
-            args.add(&self.channel);
-            args.patch(&self.status);
-            args.patch(&self.metadata);
-            args.patch(&self.external_message_id);
-            args.patch(&self.created_at);
-            args.patch(&self.delivered_at);
-            args.patch(&self.read_at);
-        }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "message_type" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE "message_type" END, "content" = CASE WHEN $5::bool THEN $6::text ELSE "content" END, "sender_id" = COALESCE($7::uuid, "sender_id"), "sender_type" = COALESCE($8::character varying(50), "sender_type"), "recipient_id" = CASE WHEN $9::bool THEN $10::uuid ELSE "recipient_id" END, "recipient_type" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "recipient_type" END, "channel" = COALESCE($13::character varying(50), "channel"), "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "external_message_id" = CASE WHEN $18::bool THEN $19::text ELSE "external_message_id" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "delivered_at" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE "delivered_at" END, "read_at" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE "read_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "message_type", "content", "sender_id", "sender_type", "recipient_id", "recipient_type", "channel", "status", "metadata", "external_message_id", "created_at", "delivered_at", "read_at""#;
     }
 }
 #[rustfmt::skip]
@@ -1679,7 +1679,7 @@ pub mod conversations {
             Output = Result<Conversation, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "participant_id" = EXCLUDED."participant_id", "participant_type" = EXCLUDED."participant_type", "channel" = EXCLUDED."channel", "status" = COALESCE($5::character varying(50), "public"."conversations"."status"), "last_message_at" = COALESCE($6::timestamp without time zone, "public"."conversations"."last_message_at"), "metadata" = COALESCE($7::jsonb, "public"."conversations"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ConversationRepo {
@@ -1718,6 +1718,13 @@ pub mod conversations {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::uuid[] IS NULL OR "participant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "participant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "participant_id" < $3::uuid) AND ($4::bool IS NULL OR ("participant_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "channel" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "channel" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "channel" < $7::character varying(50)) AND ($8::bool IS NULL OR ("channel" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "last_message_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "last_message_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("last_message_at" IS NULL) = $16::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at" FROM "public"."conversations" WHERE ($1::uuid[] IS NULL OR "participant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "participant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "participant_id" < $3::uuid) AND ($4::bool IS NULL OR ("participant_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "channel" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "channel" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "channel" < $7::character varying(50)) AND ($8::bool IS NULL OR ("channel" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "last_message_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "last_message_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("last_message_at" IS NULL) = $16::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.participant_id);
+            args.condition(&filter.channel);
+            args.condition(&filter.status);
+            args.condition(&filter.last_message_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -1752,63 +1759,53 @@ pub mod conversations {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ConversationFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.participant_id);
-            args.condition(&self.channel);
-            args.condition(&self.status);
-            args.condition(&self.last_message_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for ConversationRepo {
         type New = NewConversation;
+        type Patch = ConversationPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."participant_id", u."participant_type", u."channel", COALESCE(u."status", 'ACTIVE'), u."last_message_at", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::character varying(50)[], $6::timestamp without time zone[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversations" ("id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewConversation {
-        const TABLE: &'static str = "\"public\".\"conversations\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"participant_id\"",
-            "\"participant_type\"",
-            "\"channel\"",
-            "\"status\"",
-            "\"last_message_at\"",
-            "\"metadata\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_conversations";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for ConversationRepo {
-        type Patch = ConversationPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewConversation {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"conversations\"",
+            columns: &[
+                "\"id\"",
+                "\"participant_id\"",
+                "\"participant_type\"",
+                "\"channel\"",
+                "\"status\"",
+                "\"last_message_at\"",
+                "\"metadata\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_conversations",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.participant_id);
-            sink.value(&self.participant_type);
-            sink.value(&self.channel);
-            sink.or_default(&self.status);
-            sink.value(&self.last_message_at);
-            sink.value(&self.metadata);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.participant_id);
+            sink.value(&new.participant_type);
+            sink.value(&new.channel);
+            sink.or_default(&new.status);
+            sink.value(&new.last_message_at);
+            sink.value(&new.metadata);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.participant_id);
             args.column(rows, |r| &r.participant_type);
@@ -1820,22 +1817,25 @@ pub mod conversations {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.participant_id);
+            args.add(&patch.participant_type);
+            args.add(&patch.channel);
+            args.patch(&patch.status);
+            args.patch(&patch.last_message_at);
+            args.patch(&patch.metadata);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.participant_id);
-            args.add(&self.participant_type);
-            args.add(&self.channel);
-            args.patch(&self.status);
-            args.patch(&self.last_message_at);
-            args.patch(&self.metadata);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for ConversationRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."conversations" SET "participant_id" = COALESCE($2::uuid, "participant_id"), "participant_type" = COALESCE($3::character varying(50), "participant_type"), "channel" = COALESCE($4::character varying(50), "channel"), "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "last_message_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "last_message_at" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "participant_id", "participant_type", "channel", "status", "last_message_at", "metadata", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -2340,7 +2340,7 @@ pub mod routing_rules {
             Output = Result<RoutingRule, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "priority" = COALESCE($3::integer, "public"."routing_rules"."priority"), "conditions" = EXCLUDED."conditions", "actions" = EXCLUDED."actions", "status" = COALESCE($6::character varying(50), "public"."routing_rules"."status"), "created_at" = COALESCE($7::timestamp without time zone, "public"."routing_rules"."created_at"), "updated_at" = COALESCE($8::timestamp without time zone, now()) RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for RoutingRuleRepo {
@@ -2375,6 +2375,12 @@ pub mod routing_rules {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."routing_rules" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR "priority" = ANY($5::integer[])) AND ($6::integer IS NULL OR "priority" >= $6::integer) AND ($7::integer IS NULL OR "priority" < $7::integer) AND ($8::bool IS NULL OR ("priority" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at" FROM "public"."routing_rules" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR "priority" = ANY($5::integer[])) AND ($6::integer IS NULL OR "priority" >= $6::integer) AND ($7::integer IS NULL OR "priority" < $7::integer) AND ($8::bool IS NULL OR ("priority" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.tenant_id);
+            args.condition(&filter.priority);
+            args.condition(&filter.status);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2406,60 +2412,51 @@ pub mod routing_rules {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for RoutingRuleFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.tenant_id);
-            args.condition(&self.priority);
-            args.condition(&self.status);
-        }
-    }
     impl ::hubgen_runtime::table::Write for RoutingRuleRepo {
         type New = NewRoutingRule;
+        type Patch = RoutingRulePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."name", COALESCE(u."priority", 1), u."conditions", u."actions", COALESCE(u."status", 'ACTIVE'), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::integer[], $4::jsonb[], $5::jsonb[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."routing_rules" ("id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."routing_rules" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewRoutingRule {
-        const TABLE: &'static str = "\"public\".\"routing_rules\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"name\"",
-            "\"priority\"",
-            "\"conditions\"",
-            "\"actions\"",
-            "\"status\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_routing_rules";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for RoutingRuleRepo {
-        type Patch = RoutingRulePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewRoutingRule {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"routing_rules\"",
+            columns: &[
+                "\"id\"",
+                "\"name\"",
+                "\"priority\"",
+                "\"conditions\"",
+                "\"actions\"",
+                "\"status\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_routing_rules",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.name);
-            sink.or_default(&self.priority);
-            sink.value(&self.conditions);
-            sink.value(&self.actions);
-            sink.or_default(&self.status);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.name);
+            sink.or_default(&new.priority);
+            sink.value(&new.conditions);
+            sink.value(&new.actions);
+            sink.or_default(&new.status);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.priority);
@@ -2470,21 +2467,24 @@ pub mod routing_rules {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.add(patch.priority);
+            args.add(&patch.conditions);
+            args.add(&patch.actions);
+            args.patch(&patch.status);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for RoutingRulePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.add(self.priority);
-            args.add(&self.conditions);
-            args.add(&self.actions);
-            args.patch(&self.status);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for RoutingRuleRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."routing_rules" SET "name" = COALESCE($2::character varying(255), "name"), "priority" = COALESCE($3::integer, "priority"), "conditions" = COALESCE($4::jsonb, "conditions"), "actions" = COALESCE($5::jsonb, "actions"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "name", "priority", "conditions", "actions", "status", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]

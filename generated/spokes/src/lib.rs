@@ -775,7 +775,7 @@ pub mod facebook_connections {
             Output = Result<FacebookConnection, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "page_id" = EXCLUDED."page_id", "page_name" = COALESCE($3::character varying(255), "public"."facebook_connections"."page_name"), "page_access_token" = COALESCE($4::bytea, "public"."facebook_connections"."page_access_token"), "webhook_secret" = COALESCE($5::bytea, "public"."facebook_connections"."webhook_secret"), "connection_status" = COALESCE($6::character varying(50), "public"."facebook_connections"."connection_status"), "metadata" = COALESCE($7::jsonb, "public"."facebook_connections"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."facebook_connections"."created_at"), "updated_at" = COALESCE($9::timestamp without time zone, now()) RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for FacebookConnectionRepo {
@@ -805,6 +805,11 @@ pub mod facebook_connections {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."facebook_connections" WHERE ($1::character varying(100)[] IS NULL OR "page_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "page_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "page_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("page_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "connection_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "connection_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "connection_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("connection_status" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at" FROM "public"."facebook_connections" WHERE ($1::character varying(100)[] IS NULL OR "page_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "page_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "page_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("page_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "connection_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "connection_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "connection_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("connection_status" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.page_id);
+            args.condition(&filter.connection_status);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -839,61 +844,53 @@ pub mod facebook_connections {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for FacebookConnectionFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.page_id);
-            args.condition(&self.connection_status);
-        }
-    }
     impl ::hubgen_runtime::table::Write for FacebookConnectionRepo {
         type New = NewFacebookConnection;
+        type Patch = FacebookConnectionPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."page_id", u."page_name", u."page_access_token", u."webhook_secret", COALESCE(u."connection_status", 'ACTIVE'), u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(255)[], $4::bytea[], $5::bytea[], $6::character varying(50)[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."facebook_connections" ("id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."facebook_connections" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewFacebookConnection {
-        const TABLE: &'static str = "\"public\".\"facebook_connections\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"page_id\"",
-            "\"page_name\"",
-            "\"page_access_token\"",
-            "\"webhook_secret\"",
-            "\"connection_status\"",
-            "\"metadata\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_facebook_connections";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for FacebookConnectionRepo {
-        type Patch = FacebookConnectionPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewFacebookConnection {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"facebook_connections\"",
+            columns: &[
+                "\"id\"",
+                "\"page_id\"",
+                "\"page_name\"",
+                "\"page_access_token\"",
+                "\"webhook_secret\"",
+                "\"connection_status\"",
+                "\"metadata\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_facebook_connections",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.page_id);
-            sink.value(&self.page_name);
-            sink.value(&self.page_access_token);
-            sink.value(&self.webhook_secret);
-            sink.or_default(&self.connection_status);
-            sink.value(&self.metadata);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.page_id);
+            sink.value(&new.page_name);
+            sink.value(&new.page_access_token);
+            sink.value(&new.webhook_secret);
+            sink.or_default(&new.connection_status);
+            sink.value(&new.metadata);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.page_id);
             args.column(rows, |r| &r.page_name);
@@ -905,22 +902,25 @@ pub mod facebook_connections {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.page_id);
+            args.patch(&patch.page_name);
+            args.patch(&patch.page_access_token);
+            args.patch(&patch.webhook_secret);
+            args.patch(&patch.connection_status);
+            args.patch(&patch.metadata);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for FacebookConnectionPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.page_id);
-            args.patch(&self.page_name);
-            args.patch(&self.page_access_token);
-            args.patch(&self.webhook_secret);
-            args.patch(&self.connection_status);
-            args.patch(&self.metadata);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for FacebookConnectionRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."facebook_connections" SET "page_id" = COALESCE($2::character varying(100), "page_id"), "page_name" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "page_name" END, "page_access_token" = CASE WHEN $5::bool THEN $6::bytea ELSE "page_access_token" END, "webhook_secret" = CASE WHEN $7::bool THEN $8::bytea ELSE "webhook_secret" END, "connection_status" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE "connection_status" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "page_id", "page_name", "page_access_token", "webhook_secret", "connection_status", "metadata", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -1534,7 +1534,7 @@ pub mod facebook_users {
             Output = Result<FacebookUser, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "facebook_user_id" = EXCLUDED."facebook_user_id", "user_id" = COALESCE($3::uuid, "public"."facebook_users"."user_id"), "first_name" = COALESCE($4::character varying(100), "public"."facebook_users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."facebook_users"."last_name"), "profile_pic_url" = COALESCE($6::text, "public"."facebook_users"."profile_pic_url"), "locale" = COALESCE($7::character varying(10), "public"."facebook_users"."locale"), "timezone" = COALESCE($8::integer, "public"."facebook_users"."timezone"), "last_interaction_at" = COALESCE($9::timestamp without time zone, "public"."facebook_users"."last_interaction_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."facebook_users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `facebook_user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_facebook_user_id<'a>(
@@ -1546,7 +1546,7 @@ pub mod facebook_users {
             Output = Result<FacebookUser, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT ("facebook_user_id") DO UPDATE SET "user_id" = COALESCE($3::uuid, "public"."facebook_users"."user_id"), "first_name" = COALESCE($4::character varying(100), "public"."facebook_users"."first_name"), "last_name" = COALESCE($5::character varying(100), "public"."facebook_users"."last_name"), "profile_pic_url" = COALESCE($6::text, "public"."facebook_users"."profile_pic_url"), "locale" = COALESCE($7::character varying(10), "public"."facebook_users"."locale"), "timezone" = COALESCE($8::integer, "public"."facebook_users"."timezone"), "last_interaction_at" = COALESCE($9::timestamp without time zone, "public"."facebook_users"."last_interaction_at"), "created_at" = COALESCE($10::timestamp without time zone, "public"."facebook_users"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for FacebookUserRepo {
@@ -1576,6 +1576,11 @@ pub mod facebook_users {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."facebook_users" WHERE ($1::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "facebook_user_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "facebook_user_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("facebook_user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "user_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "user_id" >= $6::uuid) AND ($7::uuid IS NULL OR "user_id" < $7::uuid) AND ($8::bool IS NULL OR ("user_id" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at" FROM "public"."facebook_users" WHERE ($1::character varying(100)[] IS NULL OR "facebook_user_id" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "facebook_user_id" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "facebook_user_id" < $3::character varying(100)) AND ($4::bool IS NULL OR ("facebook_user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "user_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "user_id" >= $6::uuid) AND ($7::uuid IS NULL OR "user_id" < $7::uuid) AND ($8::bool IS NULL OR ("user_id" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.facebook_user_id);
+            args.condition(&filter.user_id);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1608,65 +1613,57 @@ pub mod facebook_users {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for FacebookUserFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.facebook_user_id);
-            args.condition(&self.user_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for FacebookUserRepo {
         type New = NewFacebookUser;
+        type Patch = FacebookUserPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."facebook_user_id", u."user_id", u."first_name", u."last_name", u."profile_pic_url", u."locale", u."timezone", u."last_interaction_at", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::character varying(100)[], $5::character varying(100)[], $6::text[], $7::character varying(10)[], $8::integer[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."facebook_users" ("id", "facebook_user_id", "user_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."facebook_users" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewFacebookUser {
-        const TABLE: &'static str = "\"public\".\"facebook_users\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"facebook_user_id\"",
-            "\"user_id\"",
-            "\"first_name\"",
-            "\"last_name\"",
-            "\"profile_pic_url\"",
-            "\"locale\"",
-            "\"timezone\"",
-            "\"last_interaction_at\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_facebook_users";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for FacebookUserRepo {
-        type Patch = FacebookUserPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewFacebookUser {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"facebook_users\"",
+            columns: &[
+                "\"id\"",
+                "\"facebook_user_id\"",
+                "\"user_id\"",
+                "\"first_name\"",
+                "\"last_name\"",
+                "\"profile_pic_url\"",
+                "\"locale\"",
+                "\"timezone\"",
+                "\"last_interaction_at\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_facebook_users",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.facebook_user_id);
-            sink.value(&self.user_id);
-            sink.value(&self.first_name);
-            sink.value(&self.last_name);
-            sink.value(&self.profile_pic_url);
-            sink.value(&self.locale);
-            sink.value(&self.timezone);
-            sink.value(&self.last_interaction_at);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.facebook_user_id);
+            sink.value(&new.user_id);
+            sink.value(&new.first_name);
+            sink.value(&new.last_name);
+            sink.value(&new.profile_pic_url);
+            sink.value(&new.locale);
+            sink.value(&new.timezone);
+            sink.value(&new.last_interaction_at);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.facebook_user_id);
             args.column(rows, |r| &r.user_id);
@@ -1680,24 +1677,27 @@ pub mod facebook_users {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.facebook_user_id);
+            args.patch(&patch.user_id);
+            args.patch(&patch.first_name);
+            args.patch(&patch.last_name);
+            args.patch(&patch.profile_pic_url);
+            args.patch(&patch.locale);
+            args.patch(&patch.timezone);
+            args.patch(&patch.last_interaction_at);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for FacebookUserPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.facebook_user_id);
-            args.patch(&self.user_id);
-            args.patch(&self.first_name);
-            args.patch(&self.last_name);
-            args.patch(&self.profile_pic_url);
-            args.patch(&self.locale);
-            args.patch(&self.timezone);
-            args.patch(&self.last_interaction_at);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for FacebookUserRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."facebook_users" SET "facebook_user_id" = COALESCE($2::character varying(100), "facebook_user_id"), "user_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "user_id" END, "first_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE "last_name" END, "profile_pic_url" = CASE WHEN $9::bool THEN $10::text ELSE "profile_pic_url" END, "locale" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "locale" END, "timezone" = CASE WHEN $13::bool THEN $14::integer ELSE "timezone" END, "last_interaction_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "last_interaction_at" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "facebook_user_id", "user_id", "tenant_id", "first_name", "last_name", "profile_pic_url", "locale", "timezone", "last_interaction_at", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -2167,7 +2167,7 @@ pub mod botpress_user_mappings {
             Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "platform_user_id" = EXCLUDED."platform_user_id", "platform_type" = EXCLUDED."platform_type", "botpress_user_id" = EXCLUDED."botpress_user_id", "created_at" = COALESCE($5::timestamp without time zone, "public"."botpress_user_mappings"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, now()) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform_user_id`, `platform_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_platform_user_id_and_platform_type<'a>(
@@ -2179,7 +2179,7 @@ pub mod botpress_user_mappings {
             Output = Result<BotpressUserMapping, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT ("tenant_id", "platform_user_id", "platform_type") DO UPDATE SET "botpress_user_id" = EXCLUDED."botpress_user_id", "created_at" = COALESCE($5::timestamp without time zone, "public"."botpress_user_mappings"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, now()) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for BotpressUserMappingRepo {
@@ -2209,6 +2209,11 @@ pub mod botpress_user_mappings {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."botpress_user_mappings" WHERE ($1::character varying(255)[] IS NULL OR "platform_user_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "platform_user_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "platform_user_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("platform_user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "botpress_user_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "botpress_user_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("botpress_user_id" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at" FROM "public"."botpress_user_mappings" WHERE ($1::character varying(255)[] IS NULL OR "platform_user_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "platform_user_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "platform_user_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("platform_user_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "botpress_user_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "botpress_user_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "botpress_user_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("botpress_user_id" IS NULL) = $8::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.platform_user_id);
+            args.condition(&filter.botpress_user_id);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -2246,55 +2251,47 @@ pub mod botpress_user_mappings {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for BotpressUserMappingFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.platform_user_id);
-            args.condition(&self.botpress_user_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for BotpressUserMappingRepo {
         type New = NewBotpressUserMapping;
+        type Patch = BotpressUserMappingPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."platform_user_id", u."platform_type", u."botpress_user_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::character varying(255)[], $5::timestamp without time zone[], $6::timestamp without time zone[]) AS u("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."botpress_user_mappings" ("id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."botpress_user_mappings" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewBotpressUserMapping {
-        const TABLE: &'static str = "\"public\".\"botpress_user_mappings\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"platform_user_id\"",
-            "\"platform_type\"",
-            "\"botpress_user_id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_botpress_user_mappings";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for BotpressUserMappingRepo {
-        type Patch = BotpressUserMappingPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewBotpressUserMapping {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"botpress_user_mappings\"",
+            columns: &[
+                "\"id\"",
+                "\"platform_user_id\"",
+                "\"platform_type\"",
+                "\"botpress_user_id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_botpress_user_mappings",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.platform_user_id);
-            sink.value(&self.platform_type);
-            sink.value(&self.botpress_user_id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.platform_user_id);
+            sink.value(&new.platform_type);
+            sink.value(&new.botpress_user_id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.platform_user_id);
             args.column(rows, |r| &r.platform_type);
@@ -2303,19 +2300,22 @@ pub mod botpress_user_mappings {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.platform_user_id);
+            args.add(&patch.platform_type);
+            args.add(&patch.botpress_user_id);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for BotpressUserMappingPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.platform_user_id);
-            args.add(&self.platform_type);
-            args.add(&self.botpress_user_id);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for BotpressUserMappingRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."botpress_user_mappings" SET "platform_user_id" = COALESCE($2::character varying(255), "platform_user_id"), "platform_type" = COALESCE($3::character varying(50), "platform_type"), "botpress_user_id" = COALESCE($4::character varying(255), "botpress_user_id"), "created_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform_user_id", "platform_type", "botpress_user_id", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]

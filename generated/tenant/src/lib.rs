@@ -776,7 +776,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($2::text, "public"."tenants"."description"), "status" = COALESCE($3::character varying(50), "public"."tenants"."status"), "visibility" = COALESCE($4::character varying(50), "public"."tenants"."visibility"), "owner_id" = EXCLUDED."owner_id", "industry" = COALESCE($6::character varying(100), "public"."tenants"."industry"), "company_size" = COALESCE($7::character varying(50), "public"."tenants"."company_size"), "website" = COALESCE($8::text, "public"."tenants"."website"), "logo_url" = COALESCE($9::text, "public"."tenants"."logo_url"), "created_at" = COALESCE($10::timestamp without time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantRepo {
@@ -811,6 +811,12 @@ pub mod tenants {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::uuid[] IS NULL OR "owner_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "owner_id" >= $2::uuid) AND ($3::uuid IS NULL OR "owner_id" < $3::uuid) AND ($4::bool IS NULL OR ("owner_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "visibility" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "visibility" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "visibility" < $11::character varying(50)) AND ($12::bool IS NULL OR ("visibility" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at" FROM "public"."tenants" WHERE ($1::uuid[] IS NULL OR "owner_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "owner_id" >= $2::uuid) AND ($3::uuid IS NULL OR "owner_id" < $3::uuid) AND ($4::bool IS NULL OR ("owner_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "visibility" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "visibility" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "visibility" < $11::character varying(50)) AND ($12::bool IS NULL OR ("visibility" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.owner_id);
+            args.condition(&filter.status);
+            args.condition(&filter.visibility);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -842,66 +848,57 @@ pub mod tenants {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.owner_id);
-            args.condition(&self.status);
-            args.condition(&self.visibility);
-        }
-    }
     impl ::hubgen_runtime::table::Write for TenantRepo {
         type New = NewTenant;
+        type Patch = TenantPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") SELECT u."name", u."description", COALESCE(u."status", 'ACTIVE'), COALESCE(u."visibility", 'PRIVATE'), u."owner_id", u."industry", u."company_size", u."website", u."logo_url", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::character varying(255)[], $2::text[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::character varying(100)[], $7::character varying(50)[], $8::text[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at", "id") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
-        const TABLE: &'static str = "\"public\".\"tenants\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"name\"",
-            "\"description\"",
-            "\"status\"",
-            "\"visibility\"",
-            "\"owner_id\"",
-            "\"industry\"",
-            "\"company_size\"",
-            "\"website\"",
-            "\"logo_url\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_tenants";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for TenantRepo {
-        type Patch = TenantPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "visibility" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "visibility" END, "owner_id" = COALESCE($9::uuid, "owner_id"), "industry" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $14::bool THEN $15::text ELSE "website" END, "logo_url" = CASE WHEN $16::bool THEN $17::text ELSE "logo_url" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenants\"",
+            columns: &[
+                "\"name\"",
+                "\"description\"",
+                "\"status\"",
+                "\"visibility\"",
+                "\"owner_id\"",
+                "\"industry\"",
+                "\"company_size\"",
+                "\"website\"",
+                "\"logo_url\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_tenants",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.value(&self.name);
-            sink.value(&self.description);
-            sink.or_default(&self.status);
-            sink.or_default(&self.visibility);
-            sink.value(&self.owner_id);
-            sink.value(&self.industry);
-            sink.value(&self.company_size);
-            sink.value(&self.website);
-            sink.value(&self.logo_url);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.value(&new.name);
+            sink.value(&new.description);
+            sink.or_default(&new.status);
+            sink.or_default(&new.visibility);
+            sink.value(&new.owner_id);
+            sink.value(&new.industry);
+            sink.value(&new.company_size);
+            sink.value(&new.website);
+            sink.value(&new.logo_url);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.description);
             args.column(rows, |r| &r.status);
@@ -915,25 +912,28 @@ pub mod tenants {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.patch(&patch.description);
+            args.patch(&patch.status);
+            args.patch(&patch.visibility);
+            args.add(patch.owner_id);
+            args.patch(&patch.industry);
+            args.patch(&patch.company_size);
+            args.patch(&patch.website);
+            args.patch(&patch.logo_url);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.patch(&self.description);
-            args.patch(&self.status);
-            args.patch(&self.visibility);
-            args.add(self.owner_id);
-            args.patch(&self.industry);
-            args.patch(&self.company_size);
-            args.patch(&self.website);
-            args.patch(&self.logo_url);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "status" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "status" END, "visibility" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "visibility" END, "owner_id" = COALESCE($9::uuid, "owner_id"), "industry" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $14::bool THEN $15::text ELSE "website" END, "logo_url" = CASE WHEN $16::bool THEN $17::text ELSE "logo_url" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "status", "visibility", "owner_id", "industry", "company_size", "website", "logo_url", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -1402,7 +1402,7 @@ pub mod tenant_members {
             Output = Result<TenantMember, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "role" = EXCLUDED."role", "status" = COALESCE($4::character varying(50), "public"."tenant_members"."status"), "invited_by" = COALESCE($5::uuid, "public"."tenant_members"."invited_by"), "joined_at" = COALESCE($6::timestamp without time zone, "public"."tenant_members"."joined_at"), "updated_at" = COALESCE($7::timestamp without time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_user_id<'a>(
@@ -1414,7 +1414,7 @@ pub mod tenant_members {
             Output = Result<TenantMember, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT ("tenant_id", "user_id") DO UPDATE SET "role" = EXCLUDED."role", "status" = COALESCE($4::character varying(50), "public"."tenant_members"."status"), "invited_by" = COALESCE($5::uuid, "public"."tenant_members"."invited_by"), "joined_at" = COALESCE($6::timestamp without time zone, "public"."tenant_members"."joined_at"), "updated_at" = COALESCE($7::timestamp without time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantMemberRepo {
@@ -1445,6 +1445,11 @@ pub mod tenant_members {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant_members" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "role" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "role" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "role" < $7::character varying(50)) AND ($8::bool IS NULL OR ("role" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at" FROM "public"."tenant_members" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "role" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "role" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "role" < $7::character varying(50)) AND ($8::bool IS NULL OR ("role" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+            args.condition(&filter.role);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -1473,57 +1478,49 @@ pub mod tenant_members {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantMemberFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-            args.condition(&self.role);
-        }
-    }
     impl ::hubgen_runtime::table::Write for TenantMemberRepo {
         type New = NewTenantMember;
+        type Patch = TenantMemberPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."role", COALESCE(u."status", 'ACTIVE'), u."invited_by", COALESCE(u."joined_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant_members" ("id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."tenant_members" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenantMember {
-        const TABLE: &'static str = "\"public\".\"tenant_members\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"role\"",
-            "\"status\"",
-            "\"invited_by\"",
-            "\"joined_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_tenant_members";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for TenantMemberRepo {
-        type Patch = TenantMemberPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenant_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::character varying(50), "role"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "invited_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "invited_by" END, "joined_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "joined_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenantMember {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenant_members\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"role\"",
+                "\"status\"",
+                "\"invited_by\"",
+                "\"joined_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_tenant_members",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.role);
-            sink.or_default(&self.status);
-            sink.value(&self.invited_by);
-            sink.or_default(&self.joined_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.role);
+            sink.or_default(&new.status);
+            sink.value(&new.invited_by);
+            sink.or_default(&new.joined_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.role);
@@ -1533,20 +1530,23 @@ pub mod tenant_members {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.role);
+            args.patch(&patch.status);
+            args.patch(&patch.invited_by);
+            args.patch(&patch.joined_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantMemberPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.role);
-            args.patch(&self.status);
-            args.patch(&self.invited_by);
-            args.patch(&self.joined_at);
-        }
+    impl ::hubgen_runtime::table::Update for TenantMemberRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::character varying(50), "role"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "invited_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "invited_by" END, "joined_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "joined_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "status", "invited_by", "joined_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -2110,7 +2110,7 @@ pub mod tenant_profiles {
             Output = Result<TenantProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("id") DO UPDATE SET "industry" = COALESCE($2::character varying(100), "public"."tenant_profiles"."industry"), "company_size" = COALESCE($3::character varying(50), "public"."tenant_profiles"."company_size"), "website" = COALESCE($4::text, "public"."tenant_profiles"."website"), "logo_url" = COALESCE($5::text, "public"."tenant_profiles"."logo_url"), "timezone" = COALESCE($6::character varying(50), "public"."tenant_profiles"."timezone"), "currency" = COALESCE($7::character varying(10), "public"."tenant_profiles"."currency"), "language" = COALESCE($8::character varying(10), "public"."tenant_profiles"."language"), "business_hours" = COALESCE($9::jsonb, "public"."tenant_profiles"."business_hours"), "settings" = COALESCE($10::jsonb, "public"."tenant_profiles"."settings"), "created_at" = COALESCE($11::timestamp without time zone, "public"."tenant_profiles"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id<'a>(
@@ -2122,7 +2122,7 @@ pub mod tenant_profiles {
             Output = Result<TenantProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT ("tenant_id") DO UPDATE SET "industry" = COALESCE($2::character varying(100), "public"."tenant_profiles"."industry"), "company_size" = COALESCE($3::character varying(50), "public"."tenant_profiles"."company_size"), "website" = COALESCE($4::text, "public"."tenant_profiles"."website"), "logo_url" = COALESCE($5::text, "public"."tenant_profiles"."logo_url"), "timezone" = COALESCE($6::character varying(50), "public"."tenant_profiles"."timezone"), "currency" = COALESCE($7::character varying(10), "public"."tenant_profiles"."currency"), "language" = COALESCE($8::character varying(10), "public"."tenant_profiles"."language"), "business_hours" = COALESCE($9::jsonb, "public"."tenant_profiles"."business_hours"), "settings" = COALESCE($10::jsonb, "public"."tenant_profiles"."settings"), "created_at" = COALESCE($11::timestamp without time zone, "public"."tenant_profiles"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()) RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantProfileRepo {
@@ -2141,6 +2141,11 @@ pub mod tenant_profiles {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant_profiles" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at" FROM "public"."tenant_profiles" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -2164,64 +2169,59 @@ pub mod tenant_profiles {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantProfileFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for TenantProfileRepo {
         type New = NewTenantProfile;
+        type Patch = TenantProfilePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."industry", u."company_size", u."website", u."logo_url", COALESCE(u."timezone", 'UTC'), COALESCE(u."currency", 'USD'), COALESCE(u."language", 'en'), u."business_hours", u."settings", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(50)[], $4::text[], $5::text[], $6::character varying(50)[], $7::character varying(10)[], $8::character varying(10)[], $9::jsonb[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant_profiles" ("id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."tenant_profiles" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenantProfile {
-        const TABLE: &'static str = "\"public\".\"tenant_profiles\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"industry\"",
-            "\"company_size\"",
-            "\"website\"",
-            "\"logo_url\"",
-            "\"timezone\"",
-            "\"currency\"",
-            "\"language\"",
-            "\"business_hours\"",
-            "\"settings\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_tenant_profiles";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for TenantProfileRepo {
-        type Patch = TenantProfilePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenant_profiles" SET "industry" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $6::bool THEN $7::text ELSE "website" END, "logo_url" = CASE WHEN $8::bool THEN $9::text ELSE "logo_url" END, "timezone" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "timezone" END, "currency" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE "currency" END, "language" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE "language" END, "business_hours" = CASE WHEN $16::bool THEN $17::jsonb ELSE "business_hours" END, "settings" = CASE WHEN $18::bool THEN $19::jsonb ELSE "settings" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenantProfile {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenant_profiles\"",
+            columns: &[
+                "\"id\"",
+                "\"industry\"",
+                "\"company_size\"",
+                "\"website\"",
+                "\"logo_url\"",
+                "\"timezone\"",
+                "\"currency\"",
+                "\"language\"",
+                "\"business_hours\"",
+                "\"settings\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_tenant_profiles",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.industry);
-            sink.value(&self.company_size);
-            sink.value(&self.website);
-            sink.value(&self.logo_url);
-            sink.or_default(&self.timezone);
-            sink.or_default(&self.currency);
-            sink.or_default(&self.language);
-            sink.value(&self.business_hours);
-            sink.value(&self.settings);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.industry);
+            sink.value(&new.company_size);
+            sink.value(&new.website);
+            sink.value(&new.logo_url);
+            sink.or_default(&new.timezone);
+            sink.or_default(&new.currency);
+            sink.or_default(&new.language);
+            sink.value(&new.business_hours);
+            sink.value(&new.settings);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.industry);
             args.column(rows, |r| &r.company_size);
@@ -2236,25 +2236,28 @@ pub mod tenant_profiles {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&patch.industry);
+            args.patch(&patch.company_size);
+            args.patch(&patch.website);
+            args.patch(&patch.logo_url);
+            args.patch(&patch.timezone);
+            args.patch(&patch.currency);
+            args.patch(&patch.language);
+            args.patch(&patch.business_hours);
+            args.patch(&patch.settings);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantProfilePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.patch(&self.industry);
-            args.patch(&self.company_size);
-            args.patch(&self.website);
-            args.patch(&self.logo_url);
-            args.patch(&self.timezone);
-            args.patch(&self.currency);
-            args.patch(&self.language);
-            args.patch(&self.business_hours);
-            args.patch(&self.settings);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for TenantProfileRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant_profiles" SET "industry" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE "industry" END, "company_size" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "company_size" END, "website" = CASE WHEN $6::bool THEN $7::text ELSE "website" END, "logo_url" = CASE WHEN $8::bool THEN $9::text ELSE "logo_url" END, "timezone" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE "timezone" END, "currency" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE "currency" END, "language" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE "language" END, "business_hours" = CASE WHEN $16::bool THEN $17::jsonb ELSE "business_hours" END, "settings" = CASE WHEN $18::bool THEN $19::jsonb ELSE "settings" END, "created_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "industry", "company_size", "website", "logo_url", "timezone", "currency", "language", "business_hours", "settings", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]

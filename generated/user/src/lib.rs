@@ -883,7 +883,7 @@ pub mod user_profiles {
             Output = Result<UserProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "first_name" = COALESCE($3::character varying(100), "public"."user_profiles"."first_name"), "last_name" = COALESCE($4::character varying(100), "public"."user_profiles"."last_name"), "phone" = COALESCE($5::character varying(20), "public"."user_profiles"."phone"), "avatar_url" = COALESCE($6::text, "public"."user_profiles"."avatar_url"), "timezone" = COALESCE($7::character varying(50), "public"."user_profiles"."timezone"), "language" = COALESCE($8::character varying(10), "public"."user_profiles"."language"), "bio" = COALESCE($9::text, "public"."user_profiles"."bio"), "date_of_birth" = COALESCE($10::date, "public"."user_profiles"."date_of_birth"), "gender" = COALESCE($11::character varying(20), "public"."user_profiles"."gender"), "created_at" = COALESCE($12::timestamp without time zone, "public"."user_profiles"."created_at"), "updated_at" = COALESCE($13::timestamp without time zone, now()) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id<'a>(
@@ -895,7 +895,7 @@ pub mod user_profiles {
             Output = Result<UserProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("user_id") DO UPDATE SET "first_name" = COALESCE($3::character varying(100), "public"."user_profiles"."first_name"), "last_name" = COALESCE($4::character varying(100), "public"."user_profiles"."last_name"), "phone" = COALESCE($5::character varying(20), "public"."user_profiles"."phone"), "avatar_url" = COALESCE($6::text, "public"."user_profiles"."avatar_url"), "timezone" = COALESCE($7::character varying(50), "public"."user_profiles"."timezone"), "language" = COALESCE($8::character varying(10), "public"."user_profiles"."language"), "bio" = COALESCE($9::text, "public"."user_profiles"."bio"), "date_of_birth" = COALESCE($10::date, "public"."user_profiles"."date_of_birth"), "gender" = COALESCE($11::character varying(20), "public"."user_profiles"."gender"), "created_at" = COALESCE($12::timestamp without time zone, "public"."user_profiles"."created_at"), "updated_at" = COALESCE($13::timestamp without time zone, now()) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserProfileRepo {
@@ -922,6 +922,10 @@ pub mod user_profiles {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_profiles" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at" FROM "public"."user_profiles" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -947,67 +951,60 @@ pub mod user_profiles {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserProfileFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for UserProfileRepo {
         type New = NewUserProfile;
+        type Patch = UserProfilePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."first_name", u."last_name", u."phone", u."avatar_url", COALESCE(u."timezone", 'UTC'), COALESCE(u."language", 'en'), u."bio", u."date_of_birth", u."gender", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(100)[], $5::character varying(20)[], $6::text[], $7::character varying(50)[], $8::character varying(10)[], $9::text[], $10::date[], $11::character varying(20)[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_profiles" ("id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."user_profiles" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUserProfile {
-        const TABLE: &'static str = "\"public\".\"user_profiles\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"first_name\"",
-            "\"last_name\"",
-            "\"phone\"",
-            "\"avatar_url\"",
-            "\"timezone\"",
-            "\"language\"",
-            "\"bio\"",
-            "\"date_of_birth\"",
-            "\"gender\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_user_profiles";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserProfileRepo {
-        type Patch = UserProfilePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUserProfile {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"user_profiles\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"first_name\"",
+                "\"last_name\"",
+                "\"phone\"",
+                "\"avatar_url\"",
+                "\"timezone\"",
+                "\"language\"",
+                "\"bio\"",
+                "\"date_of_birth\"",
+                "\"gender\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_user_profiles",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.first_name);
-            sink.value(&self.last_name);
-            sink.value(&self.phone);
-            sink.value(&self.avatar_url);
-            sink.or_default(&self.timezone);
-            sink.or_default(&self.language);
-            sink.value(&self.bio);
-            sink.value(&self.date_of_birth);
-            sink.value(&self.gender);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.first_name);
+            sink.value(&new.last_name);
+            sink.value(&new.phone);
+            sink.value(&new.avatar_url);
+            sink.or_default(&new.timezone);
+            sink.or_default(&new.language);
+            sink.value(&new.bio);
+            sink.value(&new.date_of_birth);
+            sink.value(&new.gender);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.first_name);
@@ -1023,26 +1020,29 @@ pub mod user_profiles {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.patch(&patch.first_name);
+            args.patch(&patch.last_name);
+            args.patch(&patch.phone);
+            args.patch(&patch.avatar_url);
+            args.patch(&patch.timezone);
+            args.patch(&patch.language);
+            args.patch(&patch.bio);
+            args.patch(&patch.date_of_birth);
+            args.patch(&patch.gender);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserProfilePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.patch(&self.first_name);
-            args.patch(&self.last_name);
-            args.patch(&self.phone);
-            args.patch(&self.avatar_url);
-            args.patch(&self.timezone);
-            args.patch(&self.language);
-            args.patch(&self.bio);
-            args.patch(&self.date_of_birth);
-            args.patch(&self.gender);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserProfileRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."user_profiles" SET "user_id" = COALESCE($2::uuid, "user_id"), "first_name" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "first_name" END, "last_name" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE "last_name" END, "phone" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE "phone" END, "avatar_url" = CASE WHEN $9::bool THEN $10::text ELSE "avatar_url" END, "timezone" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE "timezone" END, "language" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE "language" END, "bio" = CASE WHEN $15::bool THEN $16::text ELSE "bio" END, "date_of_birth" = CASE WHEN $17::bool THEN $18::date ELSE "date_of_birth" END, "gender" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE "gender" END, "created_at" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "first_name", "last_name", "phone", "avatar_url", "timezone", "language", "bio", "date_of_birth", "gender", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -1619,7 +1619,7 @@ pub mod user_preferences {
             Output = Result<UserPreference, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "email_notifications" = COALESCE($3::boolean, "public"."user_preferences"."email_notifications"), "sms_notifications" = COALESCE($4::boolean, "public"."user_preferences"."sms_notifications"), "push_notifications" = COALESCE($5::boolean, "public"."user_preferences"."push_notifications"), "theme" = COALESCE($6::character varying(20), "public"."user_preferences"."theme"), "currency" = COALESCE($7::character varying(10), "public"."user_preferences"."currency"), "privacy_profile_visibility" = COALESCE($8::character varying(20), "public"."user_preferences"."privacy_profile_visibility"), "privacy_activity_tracking" = COALESCE($9::boolean, "public"."user_preferences"."privacy_activity_tracking"), "created_at" = COALESCE($10::timestamp without time zone, "public"."user_preferences"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id<'a>(
@@ -1631,7 +1631,7 @@ pub mod user_preferences {
             Output = Result<UserPreference, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("user_id") DO UPDATE SET "email_notifications" = COALESCE($3::boolean, "public"."user_preferences"."email_notifications"), "sms_notifications" = COALESCE($4::boolean, "public"."user_preferences"."sms_notifications"), "push_notifications" = COALESCE($5::boolean, "public"."user_preferences"."push_notifications"), "theme" = COALESCE($6::character varying(20), "public"."user_preferences"."theme"), "currency" = COALESCE($7::character varying(10), "public"."user_preferences"."currency"), "privacy_profile_visibility" = COALESCE($8::character varying(20), "public"."user_preferences"."privacy_profile_visibility"), "privacy_activity_tracking" = COALESCE($9::boolean, "public"."user_preferences"."privacy_activity_tracking"), "created_at" = COALESCE($10::timestamp without time zone, "public"."user_preferences"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserPreferenceRepo {
@@ -1657,6 +1657,10 @@ pub mod user_preferences {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_preferences" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at" FROM "public"."user_preferences" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1685,63 +1689,56 @@ pub mod user_preferences {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserPreferenceFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for UserPreferenceRepo {
         type New = NewUserPreference;
+        type Patch = UserPreferencePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."email_notifications", TRUE), COALESCE(u."sms_notifications", FALSE), COALESCE(u."push_notifications", TRUE), COALESCE(u."theme", 'light'), COALESCE(u."currency", 'USD'), COALESCE(u."privacy_profile_visibility", 'PUBLIC'), COALESCE(u."privacy_activity_tracking", TRUE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::boolean[], $5::boolean[], $6::character varying(20)[], $7::character varying(10)[], $8::character varying(20)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_preferences" ("id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."user_preferences" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUserPreference {
-        const TABLE: &'static str = "\"public\".\"user_preferences\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"email_notifications\"",
-            "\"sms_notifications\"",
-            "\"push_notifications\"",
-            "\"theme\"",
-            "\"currency\"",
-            "\"privacy_profile_visibility\"",
-            "\"privacy_activity_tracking\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_user_preferences";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserPreferenceRepo {
-        type Patch = UserPreferencePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUserPreference {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"user_preferences\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"email_notifications\"",
+                "\"sms_notifications\"",
+                "\"push_notifications\"",
+                "\"theme\"",
+                "\"currency\"",
+                "\"privacy_profile_visibility\"",
+                "\"privacy_activity_tracking\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_user_preferences",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.or_default(&self.email_notifications);
-            sink.or_default(&self.sms_notifications);
-            sink.or_default(&self.push_notifications);
-            sink.or_default(&self.theme);
-            sink.or_default(&self.currency);
-            sink.or_default(&self.privacy_profile_visibility);
-            sink.or_default(&self.privacy_activity_tracking);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.or_default(&new.email_notifications);
+            sink.or_default(&new.sms_notifications);
+            sink.or_default(&new.push_notifications);
+            sink.or_default(&new.theme);
+            sink.or_default(&new.currency);
+            sink.or_default(&new.privacy_profile_visibility);
+            sink.or_default(&new.privacy_activity_tracking);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.email_notifications);
@@ -1755,24 +1752,27 @@ pub mod user_preferences {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.patch(&patch.email_notifications);
+            args.patch(&patch.sms_notifications);
+            args.patch(&patch.push_notifications);
+            args.patch(&patch.theme);
+            args.patch(&patch.currency);
+            args.patch(&patch.privacy_profile_visibility);
+            args.patch(&patch.privacy_activity_tracking);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserPreferencePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.patch(&self.email_notifications);
-            args.patch(&self.sms_notifications);
-            args.patch(&self.push_notifications);
-            args.patch(&self.theme);
-            args.patch(&self.currency);
-            args.patch(&self.privacy_profile_visibility);
-            args.patch(&self.privacy_activity_tracking);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserPreferenceRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."user_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "email_notifications" = CASE WHEN $3::bool THEN $4::boolean ELSE "email_notifications" END, "sms_notifications" = CASE WHEN $5::bool THEN $6::boolean ELSE "sms_notifications" END, "push_notifications" = CASE WHEN $7::bool THEN $8::boolean ELSE "push_notifications" END, "theme" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE "theme" END, "currency" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE "currency" END, "privacy_profile_visibility" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE "privacy_profile_visibility" END, "privacy_activity_tracking" = CASE WHEN $15::bool THEN $16::boolean ELSE "privacy_activity_tracking" END, "created_at" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "email_notifications", "sms_notifications", "push_notifications", "theme", "currency", "privacy_profile_visibility", "privacy_activity_tracking", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -2314,7 +2314,7 @@ pub mod user_activities {
             Output = Result<UserActivity, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "activity_type" = EXCLUDED."activity_type", "description" = COALESCE($4::text, "public"."user_activities"."description"), "ip_address" = COALESCE($5::inet, "public"."user_activities"."ip_address"), "user_agent" = COALESCE($6::text, "public"."user_activities"."user_agent"), "metadata" = COALESCE($7::jsonb, "public"."user_activities"."metadata"), "created_at" = COALESCE($8::timestamp without time zone, "public"."user_activities"."created_at") RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserActivityRepo {
@@ -2349,6 +2349,12 @@ pub mod user_activities {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_activities" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "activity_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "activity_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "activity_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("activity_type" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "created_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "created_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "created_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at" FROM "public"."user_activities" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "activity_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "activity_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "activity_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("activity_type" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "created_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "created_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "created_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+            args.condition(&filter.activity_type);
+            args.condition(&filter.created_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2380,59 +2386,50 @@ pub mod user_activities {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserActivityFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-            args.condition(&self.activity_type);
-            args.condition(&self.created_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for UserActivityRepo {
         type New = NewUserActivity;
+        type Patch = UserActivityPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."activity_type", u."description", u."ip_address", u."user_agent", u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::inet[], $6::text[], $7::jsonb[], $8::timestamp without time zone[]) AS u("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_activities" ("id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."user_activities" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUserActivity {
-        const TABLE: &'static str = "\"public\".\"user_activities\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"activity_type\"",
-            "\"description\"",
-            "\"ip_address\"",
-            "\"user_agent\"",
-            "\"metadata\"",
-            "\"created_at\"",
-        ];
-        const STAGING: &'static str = "public_user_activities";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserActivityRepo {
-        type Patch = UserActivityPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUserActivity {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"user_activities\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"activity_type\"",
+                "\"description\"",
+                "\"ip_address\"",
+                "\"user_agent\"",
+                "\"metadata\"",
+                "\"created_at\"",
+            ],
+            staging: "public_user_activities",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.activity_type);
-            sink.value(&self.description);
-            sink.value(&self.ip_address);
-            sink.value(&self.user_agent);
-            sink.value(&self.metadata);
-            sink.or_default(&self.created_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.activity_type);
+            sink.value(&new.description);
+            sink.value(&new.ip_address);
+            sink.value(&new.user_agent);
+            sink.value(&new.metadata);
+            sink.or_default(&new.created_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.activity_type);
@@ -2443,22 +2440,25 @@ pub mod user_activities {
             args.column(rows, |r| &r.created_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.activity_type);
+            args.patch(&patch.description);
+            args.patch(&patch.ip_address);
+            args.patch(&patch.user_agent);
+            args.patch(&patch.metadata);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserActivityPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.activity_type);
-            args.patch(&self.description);
-            args.patch(&self.ip_address);
-            args.patch(&self.user_agent);
-            args.patch(&self.metadata);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserActivityRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."user_activities" SET "user_id" = COALESCE($2::uuid, "user_id"), "activity_type" = COALESCE($3::character varying(50), "activity_type"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "ip_address" = CASE WHEN $6::bool THEN $7::inet ELSE "ip_address" END, "user_agent" = CASE WHEN $8::bool THEN $9::text ELSE "user_agent" END, "metadata" = CASE WHEN $10::bool THEN $11::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "user_id", "activity_type", "description", "ip_address", "user_agent", "metadata", "created_at""#;
     }
 }
 #[rustfmt::skip]
@@ -3060,7 +3060,7 @@ pub mod user_addresses {
             Output = Result<UserAddress, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "address_type" = EXCLUDED."address_type", "street_address" = COALESCE($4::text, "public"."user_addresses"."street_address"), "city" = COALESCE($5::character varying(100), "public"."user_addresses"."city"), "state_province" = COALESCE($6::character varying(100), "public"."user_addresses"."state_province"), "postal_code" = COALESCE($7::character varying(20), "public"."user_addresses"."postal_code"), "country" = COALESCE($8::character varying(100), "public"."user_addresses"."country"), "is_default" = COALESCE($9::boolean, "public"."user_addresses"."is_default"), "created_at" = COALESCE($10::timestamp without time zone, "public"."user_addresses"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserAddressRepo {
@@ -3091,6 +3091,11 @@ pub mod user_addresses {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."user_addresses" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "address_type" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "address_type" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "address_type" < $7::character varying(20)) AND ($8::bool IS NULL OR ("address_type" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at" FROM "public"."user_addresses" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "address_type" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "address_type" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "address_type" < $7::character varying(20)) AND ($8::bool IS NULL OR ("address_type" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+            args.condition(&filter.address_type);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -3119,64 +3124,56 @@ pub mod user_addresses {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserAddressFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-            args.condition(&self.address_type);
-        }
-    }
     impl ::hubgen_runtime::table::Write for UserAddressRepo {
         type New = NewUserAddress;
+        type Patch = UserAddressPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."address_type", u."street_address", u."city", u."state_province", u."postal_code", u."country", COALESCE(u."is_default", FALSE), COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::character varying(100)[], $6::character varying(100)[], $7::character varying(20)[], $8::character varying(100)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."user_addresses" ("id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."user_addresses" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUserAddress {
-        const TABLE: &'static str = "\"public\".\"user_addresses\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"address_type\"",
-            "\"street_address\"",
-            "\"city\"",
-            "\"state_province\"",
-            "\"postal_code\"",
-            "\"country\"",
-            "\"is_default\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_user_addresses";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserAddressRepo {
-        type Patch = UserAddressPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUserAddress {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"user_addresses\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"address_type\"",
+                "\"street_address\"",
+                "\"city\"",
+                "\"state_province\"",
+                "\"postal_code\"",
+                "\"country\"",
+                "\"is_default\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_user_addresses",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.address_type);
-            sink.value(&self.street_address);
-            sink.value(&self.city);
-            sink.value(&self.state_province);
-            sink.value(&self.postal_code);
-            sink.value(&self.country);
-            sink.or_default(&self.is_default);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.address_type);
+            sink.value(&new.street_address);
+            sink.value(&new.city);
+            sink.value(&new.state_province);
+            sink.value(&new.postal_code);
+            sink.value(&new.country);
+            sink.or_default(&new.is_default);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.address_type);
@@ -3190,24 +3187,27 @@ pub mod user_addresses {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.address_type);
+            args.patch(&patch.street_address);
+            args.patch(&patch.city);
+            args.patch(&patch.state_province);
+            args.patch(&patch.postal_code);
+            args.patch(&patch.country);
+            args.patch(&patch.is_default);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserAddressPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.address_type);
-            args.patch(&self.street_address);
-            args.patch(&self.city);
-            args.patch(&self.state_province);
-            args.patch(&self.postal_code);
-            args.patch(&self.country);
-            args.patch(&self.is_default);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserAddressRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."user_addresses" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "street_address" = CASE WHEN $4::bool THEN $5::text ELSE "street_address" END, "city" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE "city" END, "state_province" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state_province" END, "postal_code" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE "postal_code" END, "country" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE "country" END, "is_default" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_default" END, "created_at" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "address_type", "street_address", "city", "state_province", "postal_code", "country", "is_default", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]

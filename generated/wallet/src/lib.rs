@@ -830,13 +830,10 @@ pub mod wallets {
         ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."wallets" SET "user_id" = COALESCE($2::uuid, "user_id"), "tenant_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "tenant_id" END, "currency" = COALESCE($5::character varying(10), "currency"), "balance" = CASE WHEN $6::bool THEN $7::numeric(19,4) ELSE "balance" END, "available_balance" = CASE WHEN $8::bool THEN $9::numeric(19,4) ELSE "available_balance" END, "frozen_balance" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "frozen_balance" END, "status" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "status" END, "wallet_type" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "wallet_type" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $20::integer RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
             const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."wallets" WHERE "id" = $1::uuid)"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
-                )
+            if let Some(row) = ::hubgen_runtime::repo::update::<
+                Self,
+                _,
+            >(&mut *tx, SQL, (key,), patch, (expected_version,))
                 .await?
             {
                 return Ok(row);
@@ -862,7 +859,7 @@ pub mod wallets {
             Output = Result<Wallet, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "tenant_id" = COALESCE($3::uuid, "public"."wallets"."tenant_id"), "currency" = COALESCE($4::character varying(10), "public"."wallets"."currency"), "balance" = COALESCE($5::numeric(19,4), "public"."wallets"."balance"), "available_balance" = COALESCE($6::numeric(19,4), "public"."wallets"."available_balance"), "frozen_balance" = COALESCE($7::numeric(19,4), "public"."wallets"."frozen_balance"), "status" = COALESCE($8::character varying(50), "public"."wallets"."status"), "wallet_type" = COALESCE($9::character varying(50), "public"."wallets"."wallet_type"), "metadata" = COALESCE($10::jsonb, "public"."wallets"."metadata"), "created_at" = COALESCE($11::timestamp without time zone, "public"."wallets"."created_at"), "updated_at" = COALESCE($12::timestamp without time zone, now()), "version" = "public"."wallets"."version" + 1 RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for WalletRepo {
@@ -901,6 +898,13 @@ pub mod wallets {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."wallets" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "tenant_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "tenant_id" >= $6::uuid) AND ($7::uuid IS NULL OR "tenant_id" < $7::uuid) AND ($8::bool IS NULL OR ("tenant_id" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR "currency" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR "currency" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR "currency" < $11::character varying(10)) AND ($12::bool IS NULL OR ("currency" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at" FROM "public"."wallets" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "tenant_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "tenant_id" >= $6::uuid) AND ($7::uuid IS NULL OR "tenant_id" < $7::uuid) AND ($8::bool IS NULL OR ("tenant_id" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR "currency" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR "currency" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR "currency" < $11::character varying(10)) AND ($12::bool IS NULL OR ("currency" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR "status" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR "status" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR "status" < $15::character varying(50)) AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+            args.condition(&filter.tenant_id);
+            args.condition(&filter.currency);
+            args.condition(&filter.status);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -935,64 +939,58 @@ pub mod wallets {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for WalletFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-            args.condition(&self.tenant_id);
-            args.condition(&self.currency);
-            args.condition(&self.status);
-        }
-    }
     impl ::hubgen_runtime::table::Write for WalletRepo {
         type New = NewWallet;
+        type Patch = WalletPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."tenant_id", COALESCE(u."currency", 'USD'), COALESCE(u."balance", 0.00), COALESCE(u."available_balance", 0.00), COALESCE(u."frozen_balance", 0.00), COALESCE(u."status", 'ACTIVE'), COALESCE(u."wallet_type", 'PERSONAL'), u."metadata", COALESCE(u."created_at", CURRENT_TIMESTAMP), COALESCE(u."updated_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(10)[], $5::numeric(19,4)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::character varying(50)[], $9::character varying(50)[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."wallets" ("id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."wallets" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewWallet {
-        const TABLE: &'static str = "\"public\".\"wallets\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"tenant_id\"",
-            "\"currency\"",
-            "\"balance\"",
-            "\"available_balance\"",
-            "\"frozen_balance\"",
-            "\"status\"",
-            "\"wallet_type\"",
-            "\"metadata\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_wallets";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewWallet {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"wallets\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"tenant_id\"",
+                "\"currency\"",
+                "\"balance\"",
+                "\"available_balance\"",
+                "\"frozen_balance\"",
+                "\"status\"",
+                "\"wallet_type\"",
+                "\"metadata\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_wallets",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.tenant_id);
-            sink.or_default(&self.currency);
-            sink.or_default(&self.balance);
-            sink.or_default(&self.available_balance);
-            sink.or_default(&self.frozen_balance);
-            sink.or_default(&self.status);
-            sink.or_default(&self.wallet_type);
-            sink.value(&self.metadata);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.tenant_id);
+            sink.or_default(&new.currency);
+            sink.or_default(&new.balance);
+            sink.or_default(&new.available_balance);
+            sink.or_default(&new.frozen_balance);
+            sink.or_default(&new.status);
+            sink.or_default(&new.wallet_type);
+            sink.value(&new.metadata);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.tenant_id);
@@ -1007,24 +1005,24 @@ pub mod wallets {
             args.column(rows, |r| &r.updated_at);
             true
         }
-    }
-    impl ::hubgen_runtime::repo::PatchRow for WalletPatch {
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
         }
         #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.patch(&self.tenant_id);
-            args.add(&self.currency);
-            args.patch(&self.balance);
-            args.patch(&self.available_balance);
-            args.patch(&self.frozen_balance);
-            args.patch(&self.status);
-            args.patch(&self.wallet_type);
-            args.patch(&self.metadata);
-            args.patch(&self.created_at);
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.patch(&patch.tenant_id);
+            args.add(&patch.currency);
+            args.patch(&patch.balance);
+            args.patch(&patch.available_balance);
+            args.patch(&patch.frozen_balance);
+            args.patch(&patch.status);
+            args.patch(&patch.wallet_type);
+            args.patch(&patch.metadata);
+            args.patch(&patch.created_at);
         }
     }
 }
@@ -1744,7 +1742,7 @@ pub mod transactions {
             Output = Result<Transaction, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) ON CONFLICT ("id") DO UPDATE SET "wallet_id" = EXCLUDED."wallet_id", "transaction_type" = EXCLUDED."transaction_type", "amount" = EXCLUDED."amount", "currency" = EXCLUDED."currency", "status" = COALESCE($6::character varying(50), "public"."transactions"."status"), "description" = COALESCE($7::text, "public"."transactions"."description"), "fee" = COALESCE($8::numeric(19,4), "public"."transactions"."fee"), "net_amount" = COALESCE($9::numeric(19,4), "public"."transactions"."net_amount"), "metadata" = COALESCE($10::jsonb, "public"."transactions"."metadata"), "external_transaction_id" = COALESCE($11::text, "public"."transactions"."external_transaction_id"), "created_at" = COALESCE($12::timestamp without time zone, "public"."transactions"."created_at"), "completed_at" = COALESCE($13::timestamp without time zone, "public"."transactions"."completed_at") RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TransactionRepo {
@@ -1783,6 +1781,13 @@ pub mod transactions {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."transactions" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "transaction_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "transaction_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "transaction_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("transaction_type" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "created_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "created_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "created_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("created_at" IS NULL) = $16::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at" FROM "public"."transactions" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "transaction_type" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "transaction_type" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "transaction_type" < $7::character varying(50)) AND ($8::bool IS NULL OR ("transaction_type" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "status" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "status" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "status" < $11::character varying(50)) AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR "created_at" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR "created_at" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR "created_at" < $15::timestamp without time zone) AND ($16::bool IS NULL OR ("created_at" IS NULL) = $16::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.wallet_id);
+            args.condition(&filter.transaction_type);
+            args.condition(&filter.status);
+            args.condition(&filter.created_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -1820,70 +1825,60 @@ pub mod transactions {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TransactionFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.wallet_id);
-            args.condition(&self.transaction_type);
-            args.condition(&self.status);
-            args.condition(&self.created_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for TransactionRepo {
         type New = NewTransaction;
+        type Patch = TransactionPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") SELECT COALESCE(u."id", gen_random_uuid()), u."wallet_id", u."transaction_type", u."amount", u."currency", COALESCE(u."status", 'PENDING'), u."description", COALESCE(u."fee", 0.00), u."net_amount", u."metadata", u."external_transaction_id", COALESCE(u."created_at", CURRENT_TIMESTAMP), u."completed_at" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::numeric(19,4)[], $5::character varying(10)[], $6::character varying(50)[], $7::text[], $8::numeric(19,4)[], $9::numeric(19,4)[], $10::jsonb[], $11::text[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."transactions" ("id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."transactions" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTransaction {
-        const TABLE: &'static str = "\"public\".\"transactions\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"wallet_id\"",
-            "\"transaction_type\"",
-            "\"amount\"",
-            "\"currency\"",
-            "\"status\"",
-            "\"description\"",
-            "\"fee\"",
-            "\"net_amount\"",
-            "\"metadata\"",
-            "\"external_transaction_id\"",
-            "\"created_at\"",
-            "\"completed_at\"",
-        ];
-        const STAGING: &'static str = "public_transactions";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for TransactionRepo {
-        type Patch = TransactionPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."transactions" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_type" = COALESCE($3::character varying(50), "transaction_type"), "amount" = COALESCE($4::numeric(19,4), "amount"), "currency" = COALESCE($5::character varying(10), "currency"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "fee" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "fee" END, "net_amount" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE "net_amount" END, "metadata" = CASE WHEN $14::bool THEN $15::jsonb ELSE "metadata" END, "external_transaction_id" = CASE WHEN $16::bool THEN $17::text ELSE "external_transaction_id" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "completed_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTransaction {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"transactions\"",
+            columns: &[
+                "\"id\"",
+                "\"wallet_id\"",
+                "\"transaction_type\"",
+                "\"amount\"",
+                "\"currency\"",
+                "\"status\"",
+                "\"description\"",
+                "\"fee\"",
+                "\"net_amount\"",
+                "\"metadata\"",
+                "\"external_transaction_id\"",
+                "\"created_at\"",
+                "\"completed_at\"",
+            ],
+            staging: "public_transactions",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.wallet_id);
-            sink.value(&self.transaction_type);
-            sink.value(&self.amount);
-            sink.value(&self.currency);
-            sink.or_default(&self.status);
-            sink.value(&self.description);
-            sink.or_default(&self.fee);
-            sink.value(&self.net_amount);
-            sink.value(&self.metadata);
-            sink.value(&self.external_transaction_id);
-            sink.or_default(&self.created_at);
-            sink.value(&self.completed_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.wallet_id);
+            sink.value(&new.transaction_type);
+            sink.value(&new.amount);
+            sink.value(&new.currency);
+            sink.or_default(&new.status);
+            sink.value(&new.description);
+            sink.or_default(&new.fee);
+            sink.value(&new.net_amount);
+            sink.value(&new.metadata);
+            sink.value(&new.external_transaction_id);
+            sink.or_default(&new.created_at);
+            sink.value(&new.completed_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.wallet_id);
             args.column(rows, |r| &r.transaction_type);
@@ -1899,27 +1894,30 @@ pub mod transactions {
             args.column(rows, |r| &r.completed_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.wallet_id);
+            args.add(&patch.transaction_type);
+            args.add(patch.amount);
+            args.add(&patch.currency);
+            args.patch(&patch.status);
+            args.patch(&patch.description);
+            args.patch(&patch.fee);
+            args.patch(&patch.net_amount);
+            args.patch(&patch.metadata);
+            args.patch(&patch.external_transaction_id);
+            args.patch(&patch.created_at);
+            args.patch(&patch.completed_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TransactionPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.wallet_id);
-            args.add(&self.transaction_type);
-            args.add(self.amount);
-            args.add(&self.currency);
-            args.patch(&self.status);
-            args.patch(&self.description);
-            args.patch(&self.fee);
-            args.patch(&self.net_amount);
-            args.patch(&self.metadata);
-            args.patch(&self.external_transaction_id);
-            args.patch(&self.created_at);
-            args.patch(&self.completed_at);
-        }
+    impl ::hubgen_runtime::table::Update for TransactionRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."transactions" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_type" = COALESCE($3::character varying(50), "transaction_type"), "amount" = COALESCE($4::numeric(19,4), "amount"), "currency" = COALESCE($5::character varying(10), "currency"), "status" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "status" END, "description" = CASE WHEN $8::bool THEN $9::text ELSE "description" END, "fee" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "fee" END, "net_amount" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE "net_amount" END, "metadata" = CASE WHEN $14::bool THEN $15::jsonb ELSE "metadata" END, "external_transaction_id" = CASE WHEN $16::bool THEN $17::text ELSE "external_transaction_id" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE "completed_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_type", "amount", "currency", "status", "description", "fee", "net_amount", "metadata", "external_transaction_id", "created_at", "completed_at""#;
     }
 }
 #[rustfmt::skip]
@@ -2541,7 +2539,7 @@ pub mod ledger {
             Output = Result<Ledger, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT ("id") DO UPDATE SET "wallet_id" = EXCLUDED."wallet_id", "transaction_id" = COALESCE($3::uuid, "public"."ledger"."transaction_id"), "account_type" = EXCLUDED."account_type", "account_code" = EXCLUDED."account_code", "debit_amount" = COALESCE($6::numeric(19,4), "public"."ledger"."debit_amount"), "credit_amount" = COALESCE($7::numeric(19,4), "public"."ledger"."credit_amount"), "balance" = COALESCE($8::numeric(19,4), "public"."ledger"."balance"), "description" = COALESCE($9::text, "public"."ledger"."description"), "created_at" = COALESCE($10::timestamp without time zone, "public"."ledger"."created_at") RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for LedgerRepo {
@@ -2580,6 +2578,13 @@ pub mod ledger {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."ledger" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "transaction_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "transaction_id" >= $6::uuid) AND ($7::uuid IS NULL OR "transaction_id" < $7::uuid) AND ($8::bool IS NULL OR ("transaction_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "account_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "account_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "account_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("account_type" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "account_code" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "account_code" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "account_code" < $15::character varying(100)) AND ($16::bool IS NULL OR ("account_code" IS NULL) = $16::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at" FROM "public"."ledger" WHERE ($1::uuid[] IS NULL OR "wallet_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "wallet_id" >= $2::uuid) AND ($3::uuid IS NULL OR "wallet_id" < $3::uuid) AND ($4::bool IS NULL OR ("wallet_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "transaction_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "transaction_id" >= $6::uuid) AND ($7::uuid IS NULL OR "transaction_id" < $7::uuid) AND ($8::bool IS NULL OR ("transaction_id" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR "account_type" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR "account_type" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR "account_type" < $11::character varying(50)) AND ($12::bool IS NULL OR ("account_type" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR "account_code" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR "account_code" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR "account_code" < $15::character varying(100)) AND ($16::bool IS NULL OR ("account_code" IS NULL) = $16::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.wallet_id);
+            args.condition(&filter.transaction_id);
+            args.condition(&filter.account_type);
+            args.condition(&filter.account_code);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2614,64 +2619,54 @@ pub mod ledger {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for LedgerFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.wallet_id);
-            args.condition(&self.transaction_id);
-            args.condition(&self.account_type);
-            args.condition(&self.account_code);
-        }
-    }
     impl ::hubgen_runtime::table::Write for LedgerRepo {
         type New = NewLedger;
+        type Patch = LedgerPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") SELECT COALESCE(u."id", gen_random_uuid()), u."wallet_id", u."transaction_id", u."account_type", u."account_code", COALESCE(u."debit_amount", 0.00), COALESCE(u."credit_amount", 0.00), u."balance", u."description", COALESCE(u."created_at", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(50)[], $5::character varying(100)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::numeric(19,4)[], $9::text[], $10::timestamp without time zone[]) AS u("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."ledger" ("id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."ledger" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewLedger {
-        const TABLE: &'static str = "\"public\".\"ledger\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"wallet_id\"",
-            "\"transaction_id\"",
-            "\"account_type\"",
-            "\"account_code\"",
-            "\"debit_amount\"",
-            "\"credit_amount\"",
-            "\"balance\"",
-            "\"description\"",
-            "\"created_at\"",
-        ];
-        const STAGING: &'static str = "public_ledger";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for LedgerRepo {
-        type Patch = LedgerPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."ledger" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "transaction_id" END, "account_type" = COALESCE($5::character varying(50), "account_type"), "account_code" = COALESCE($6::character varying(100), "account_code"), "debit_amount" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE "debit_amount" END, "credit_amount" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE "credit_amount" END, "balance" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE "balance" END, "description" = CASE WHEN $13::bool THEN $14::text ELSE "description" END, "created_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewLedger {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"ledger\"",
+            columns: &[
+                "\"id\"",
+                "\"wallet_id\"",
+                "\"transaction_id\"",
+                "\"account_type\"",
+                "\"account_code\"",
+                "\"debit_amount\"",
+                "\"credit_amount\"",
+                "\"balance\"",
+                "\"description\"",
+                "\"created_at\"",
+            ],
+            staging: "public_ledger",
+            row_security: true,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.wallet_id);
-            sink.value(&self.transaction_id);
-            sink.value(&self.account_type);
-            sink.value(&self.account_code);
-            sink.or_default(&self.debit_amount);
-            sink.or_default(&self.credit_amount);
-            sink.value(&self.balance);
-            sink.value(&self.description);
-            sink.or_default(&self.created_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.wallet_id);
+            sink.value(&new.transaction_id);
+            sink.value(&new.account_type);
+            sink.value(&new.account_code);
+            sink.or_default(&new.debit_amount);
+            sink.or_default(&new.credit_amount);
+            sink.value(&new.balance);
+            sink.value(&new.description);
+            sink.or_default(&new.created_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.wallet_id);
             args.column(rows, |r| &r.transaction_id);
@@ -2684,24 +2679,27 @@ pub mod ledger {
             args.column(rows, |r| &r.created_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.wallet_id);
+            args.patch(&patch.transaction_id);
+            args.add(&patch.account_type);
+            args.add(&patch.account_code);
+            args.patch(&patch.debit_amount);
+            args.patch(&patch.credit_amount);
+            args.patch(&patch.balance);
+            args.patch(&patch.description);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for LedgerPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.wallet_id);
-            args.patch(&self.transaction_id);
-            args.add(&self.account_type);
-            args.add(&self.account_code);
-            args.patch(&self.debit_amount);
-            args.patch(&self.credit_amount);
-            args.patch(&self.balance);
-            args.patch(&self.description);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for LedgerRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."ledger" SET "wallet_id" = COALESCE($2::uuid, "wallet_id"), "transaction_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "transaction_id" END, "account_type" = COALESCE($5::character varying(50), "account_type"), "account_code" = COALESCE($6::character varying(100), "account_code"), "debit_amount" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE "debit_amount" END, "credit_amount" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE "credit_amount" END, "balance" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE "balance" END, "description" = CASE WHEN $13::bool THEN $14::text ELSE "description" END, "created_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "wallet_id", "transaction_id", "account_type", "account_code", "debit_amount", "credit_amount", "balance", "description", "created_at""#;
     }
 }
 #[rustfmt::skip]

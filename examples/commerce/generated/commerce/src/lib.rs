@@ -2078,7 +2078,7 @@ pub mod tenant {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "domain" = COALESCE($3::character varying(255), "public"."tenant"."domain"), "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_domain<'a>(
@@ -2090,7 +2090,7 @@ pub mod tenant {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("domain") DO UPDATE SET "name" = EXCLUDED."name", "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantRepo {
@@ -2109,6 +2109,11 @@ pub mod tenant {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -2132,53 +2137,48 @@ pub mod tenant {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for TenantRepo {
         type New = NewTenant;
+        type Patch = TenantPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."domain", COALESCE(u."subscription_tier", 'free'), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::"public"."subscription_tier"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."tenant" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
-        const TABLE: &'static str = "\"public\".\"tenant\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"name\"",
-            "\"domain\"",
-            "\"subscription_tier\"",
-            "\"is_active\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_tenant";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for TenantRepo {
-        type Patch = TenantPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenant\"",
+            columns: &[
+                "\"id\"",
+                "\"name\"",
+                "\"domain\"",
+                "\"subscription_tier\"",
+                "\"is_active\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_tenant",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.name);
-            sink.value(&self.domain);
-            sink.or_default(&self.subscription_tier);
-            sink.or_default(&self.is_active);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.name);
+            sink.value(&new.domain);
+            sink.or_default(&new.subscription_tier);
+            sink.or_default(&new.is_active);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.domain);
@@ -2188,20 +2188,23 @@ pub mod tenant {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.patch(&patch.domain);
+            args.add(patch.subscription_tier);
+            args.add(patch.is_active);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.patch(&self.domain);
-            args.add(self.subscription_tier);
-            args.add(self.is_active);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -2630,7 +2633,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "tenant_id" = COALESCE($4::uuid, "public"."users"."tenant_id"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_email<'a>(
@@ -2642,7 +2645,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("tenant_id", "email") DO UPDATE SET "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserRepo {
@@ -2669,6 +2672,11 @@ pub mod users {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
         const STREAM: &'static str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.tenant_id);
+            args.add(filter.include_deleted);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2694,58 +2702,50 @@ pub mod users {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.tenant_id);
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for UserRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."users" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
     }
     impl ::hubgen_runtime::table::Write for UserRepo {
         type New = NewUser;
+        type Patch = UserPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."is_seller", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "email", "is_seller", "tenant_id", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))"#;
         const DELETE: &'static str = r#"UPDATE "public"."users" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUser {
-        const TABLE: &'static str = "\"public\".\"users\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"email\"",
-            "\"is_seller\"",
-            "\"tenant_id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_users";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for UserRepo {
-        type Patch = UserPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"users\"",
+            columns: &[
+                "\"id\"",
+                "\"email\"",
+                "\"is_seller\"",
+                "\"tenant_id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_users",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.email);
-            sink.or_default(&self.is_seller);
-            sink.value(&self.tenant_id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.email);
+            sink.or_default(&new.is_seller);
+            sink.value(&new.tenant_id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.is_seller);
@@ -2754,19 +2754,22 @@ pub mod users {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.email);
+            args.add(patch.is_seller);
+            args.patch(&patch.tenant_id);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.email);
-            args.add(self.is_seller);
-            args.patch(&self.tenant_id);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
     }
 }
 #[rustfmt::skip]
@@ -3267,7 +3270,7 @@ pub mod buyer_profile {
             Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id<'a>(
@@ -3279,7 +3282,7 @@ pub mod buyer_profile {
             Output = Result<BuyerProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for BuyerProfileRepo {
@@ -3298,6 +3301,10 @@ pub mod buyer_profile {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(filter.include_deleted);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -3321,60 +3328,53 @@ pub mod buyer_profile {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for BuyerProfileFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for BuyerProfileRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
     }
     impl ::hubgen_runtime::table::Write for BuyerProfileRepo {
         type New = NewBuyerProfile;
+        type Patch = BuyerProfilePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."phone_number", u."full_name", COALESCE(u."preferred_language", 'en'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewBuyerProfile {
-        const TABLE: &'static str = "\"public\".\"buyer_profile\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"phone_number\"",
-            "\"full_name\"",
-            "\"preferred_language\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_buyer_profile";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for BuyerProfileRepo {
-        type Patch = BuyerProfilePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewBuyerProfile {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"buyer_profile\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"phone_number\"",
+                "\"full_name\"",
+                "\"preferred_language\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_buyer_profile",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.phone_number);
-            sink.value(&self.full_name);
-            sink.or_default(&self.preferred_language);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.phone_number);
+            sink.value(&new.full_name);
+            sink.or_default(&new.preferred_language);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.phone_number);
@@ -3384,20 +3384,23 @@ pub mod buyer_profile {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.patch(&patch.phone_number);
+            args.patch(&patch.full_name);
+            args.add(&patch.preferred_language);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for BuyerProfilePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.patch(&self.phone_number);
-            args.patch(&self.full_name);
-            args.add(&self.preferred_language);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for BuyerProfileRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
     }
 }
 #[rustfmt::skip]
@@ -3903,7 +3906,7 @@ pub mod seller_profile {
             Output = Result<SellerProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id<'a>(
@@ -3915,7 +3918,7 @@ pub mod seller_profile {
             Output = Result<SellerProfile, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for SellerProfileRepo {
@@ -3934,6 +3937,10 @@ pub mod seller_profile {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(filter.include_deleted);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -3957,60 +3964,53 @@ pub mod seller_profile {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for SellerProfileFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for SellerProfileRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
     }
     impl ::hubgen_runtime::table::Write for SellerProfileRepo {
         type New = NewSellerProfile;
+        type Patch = SellerProfilePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."business_name", u."business_type", u."phone_number", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewSellerProfile {
-        const TABLE: &'static str = "\"public\".\"seller_profile\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"business_name\"",
-            "\"business_type\"",
-            "\"phone_number\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_seller_profile";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for SellerProfileRepo {
-        type Patch = SellerProfilePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewSellerProfile {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"seller_profile\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"business_name\"",
+                "\"business_type\"",
+                "\"phone_number\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_seller_profile",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.business_name);
-            sink.value(&self.business_type);
-            sink.value(&self.phone_number);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.business_name);
+            sink.value(&new.business_type);
+            sink.value(&new.phone_number);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.business_name);
@@ -4020,20 +4020,23 @@ pub mod seller_profile {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.business_name);
+            args.patch(&patch.business_type);
+            args.patch(&patch.phone_number);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for SellerProfilePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.business_name);
-            args.patch(&self.business_type);
-            args.patch(&self.phone_number);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for SellerProfileRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
     }
 }
 #[rustfmt::skip]
@@ -4449,7 +4452,7 @@ pub mod team_members {
             Output = Result<TeamMember, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_user_id<'a>(
@@ -4461,7 +4464,7 @@ pub mod team_members {
             Output = Result<TeamMember, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id", "user_id") DO UPDATE SET "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TeamMemberRepo {
@@ -4480,6 +4483,11 @@ pub mod team_members {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."team_members" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -4503,52 +4511,47 @@ pub mod team_members {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TeamMemberFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for TeamMemberRepo {
         type New = NewTeamMember;
+        type Patch = TeamMemberPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."role", 'staff'), COALESCE(u."permissions", '{}'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::"public"."team_role"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "user_id", "role", "permissions", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."team_members" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTeamMember {
-        const TABLE: &'static str = "\"public\".\"team_members\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"role\"",
-            "\"permissions\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_team_members";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for TeamMemberRepo {
-        type Patch = TeamMemberPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTeamMember {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"team_members\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"role\"",
+                "\"permissions\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_team_members",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.or_default(&self.role);
-            sink.or_default(&self.permissions);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.or_default(&new.role);
+            sink.or_default(&new.permissions);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.role);
@@ -4557,19 +4560,22 @@ pub mod team_members {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(patch.role);
+            args.add(&patch.permissions);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TeamMemberPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(self.role);
-            args.add(&self.permissions);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for TeamMemberRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -5048,7 +5054,7 @@ pub mod team_invites {
             Output = Result<TeamInvite, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "role" = COALESCE($3::"public"."team_role", "public"."team_invites"."role"), "status" = COALESCE($4::character varying(20), "public"."team_invites"."status"), "expires_at" = EXCLUDED."expires_at", "created_by" = EXCLUDED."created_by", "created_at" = COALESCE($7::timestamp with time zone, "public"."team_invites"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TeamInviteRepo {
@@ -5067,6 +5073,11 @@ pub mod team_invites {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."team_invites" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -5090,56 +5101,51 @@ pub mod team_invites {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TeamInviteFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for TeamInviteRepo {
         type New = NewTeamInvite;
+        type Patch = TeamInvitePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."role", 'staff'), COALESCE(u."status", 'pending'), u."expires_at", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::"public"."team_role"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTeamInvite {
-        const TABLE: &'static str = "\"public\".\"team_invites\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"email\"",
-            "\"role\"",
-            "\"status\"",
-            "\"expires_at\"",
-            "\"created_by\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_team_invites";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for TeamInviteRepo {
-        type Patch = TeamInvitePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTeamInvite {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"team_invites\"",
+            columns: &[
+                "\"id\"",
+                "\"email\"",
+                "\"role\"",
+                "\"status\"",
+                "\"expires_at\"",
+                "\"created_by\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_team_invites",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.email);
-            sink.or_default(&self.role);
-            sink.or_default(&self.status);
-            sink.value(&self.expires_at);
-            sink.value(&self.created_by);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.email);
+            sink.or_default(&new.role);
+            sink.or_default(&new.status);
+            sink.value(&new.expires_at);
+            sink.value(&new.created_by);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.role);
@@ -5150,21 +5156,24 @@ pub mod team_invites {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.email);
+            args.add(patch.role);
+            args.add(&patch.status);
+            args.add(patch.expires_at);
+            args.add(patch.created_by);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TeamInvitePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.email);
-            args.add(self.role);
-            args.add(&self.status);
-            args.add(self.expires_at);
-            args.add(self.created_by);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for TeamInviteRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -5684,13 +5693,10 @@ pub mod products {
         ) -> Result<Product, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."products" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "name" = COALESCE($3::character varying(255), "name"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "price" = COALESCE($6::numeric(12,2), "price"), "inventory_count" = COALESCE($7::integer, "inventory_count"), "is_active" = COALESCE($8::boolean, "is_active"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
             const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
-                )
+            if let Some(row) = ::hubgen_runtime::repo::update::<
+                Self,
+                _,
+            >(&mut *tx, SQL, (key,), patch, (expected_version,))
                 .await?
             {
                 return Ok(row);
@@ -5716,7 +5722,7 @@ pub mod products {
             Output = Result<Product, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "name" = EXCLUDED."name", "description" = COALESCE($4::text, "public"."products"."description"), "price" = EXCLUDED."price", "inventory_count" = COALESCE($6::integer, "public"."products"."inventory_count"), "is_active" = COALESCE($7::boolean, "public"."products"."is_active"), "created_at" = COALESCE($8::timestamp with time zone, "public"."products"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."products"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ProductRepo {
@@ -5743,6 +5749,11 @@ pub mod products {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.seller_id);
+            args.add(filter.include_deleted);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -5768,61 +5779,57 @@ pub mod products {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ProductFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.seller_id);
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for ProductRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."products" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
     }
     impl ::hubgen_runtime::table::Write for ProductRepo {
         type New = NewProduct;
+        type Patch = ProductPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."name", u."description", u."price", COALESCE(u."inventory_count", 0), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."products" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewProduct {
-        const TABLE: &'static str = "\"public\".\"products\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"seller_id\"",
-            "\"name\"",
-            "\"description\"",
-            "\"price\"",
-            "\"inventory_count\"",
-            "\"is_active\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_products";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewProduct {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"products\"",
+            columns: &[
+                "\"id\"",
+                "\"seller_id\"",
+                "\"name\"",
+                "\"description\"",
+                "\"price\"",
+                "\"inventory_count\"",
+                "\"is_active\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_products",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.seller_id);
-            sink.value(&self.name);
-            sink.value(&self.description);
-            sink.value(&self.price);
-            sink.or_default(&self.inventory_count);
-            sink.or_default(&self.is_active);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.seller_id);
+            sink.value(&new.name);
+            sink.value(&new.description);
+            sink.value(&new.price);
+            sink.or_default(&new.inventory_count);
+            sink.or_default(&new.is_active);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
             args.column(rows, |r| &r.name);
@@ -5834,21 +5841,21 @@ pub mod products {
             args.column(rows, |r| &r.updated_at);
             true
         }
-    }
-    impl ::hubgen_runtime::repo::PatchRow for ProductPatch {
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
         }
         #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.seller_id);
-            args.add(&self.name);
-            args.patch(&self.description);
-            args.add(self.price);
-            args.add(self.inventory_count);
-            args.add(self.is_active);
-            args.add(self.created_at);
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.seller_id);
+            args.add(&patch.name);
+            args.patch(&patch.description);
+            args.add(patch.price);
+            args.add(patch.inventory_count);
+            args.add(patch.is_active);
+            args.add(patch.created_at);
         }
     }
 }
@@ -6416,13 +6423,10 @@ pub mod orders {
         ) -> Result<Order, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."orders" SET "product_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "product_id" END, "seller_id" = COALESCE($4::uuid, "seller_id"), "customer_id" = COALESCE($5::uuid, "customer_id"), "status" = COALESCE($6::"public"."order_status", "status"), "channel" = COALESCE($7::character varying(50), "channel"), "total_amount" = COALESCE($8::numeric(12,2), "total_amount"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
             const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
-                )
+            if let Some(row) = ::hubgen_runtime::repo::update::<
+                Self,
+                _,
+            >(&mut *tx, SQL, (key,), patch, (expected_version,))
                 .await?
             {
                 return Ok(row);
@@ -6448,7 +6452,7 @@ pub mod orders {
             Output = Result<Order, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "product_id" = COALESCE($2::uuid, "public"."orders"."product_id"), "seller_id" = EXCLUDED."seller_id", "customer_id" = EXCLUDED."customer_id", "status" = COALESCE($5::"public"."order_status", "public"."orders"."status"), "channel" = EXCLUDED."channel", "total_amount" = EXCLUDED."total_amount", "created_at" = COALESCE($8::timestamp with time zone, "public"."orders"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."orders"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for OrderRepo {
@@ -6483,6 +6487,13 @@ pub mod orders {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted")"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted") ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.customer_id);
+            args.condition(&filter.seller_id);
+            args.condition(&filter.status);
+            args.add(filter.include_deleted);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -6514,63 +6525,57 @@ pub mod orders {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for OrderFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.customer_id);
-            args.condition(&self.seller_id);
-            args.condition(&self.status);
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for OrderRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."orders" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
     }
     impl ::hubgen_runtime::table::Write for OrderRepo {
         type New = NewOrder;
+        type Patch = OrderPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."product_id", u."seller_id", u."customer_id", COALESCE(u."status", 'pending'), u."channel", u."total_amount", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::"public"."order_status"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."orders" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewOrder {
-        const TABLE: &'static str = "\"public\".\"orders\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"product_id\"",
-            "\"seller_id\"",
-            "\"customer_id\"",
-            "\"status\"",
-            "\"channel\"",
-            "\"total_amount\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_orders";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewOrder {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"orders\"",
+            columns: &[
+                "\"id\"",
+                "\"product_id\"",
+                "\"seller_id\"",
+                "\"customer_id\"",
+                "\"status\"",
+                "\"channel\"",
+                "\"total_amount\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_orders",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.product_id);
-            sink.value(&self.seller_id);
-            sink.value(&self.customer_id);
-            sink.or_default(&self.status);
-            sink.value(&self.channel);
-            sink.value(&self.total_amount);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.product_id);
+            sink.value(&new.seller_id);
+            sink.value(&new.customer_id);
+            sink.or_default(&new.status);
+            sink.value(&new.channel);
+            sink.value(&new.total_amount);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.product_id);
             args.column(rows, |r| &r.seller_id);
@@ -6582,21 +6587,21 @@ pub mod orders {
             args.column(rows, |r| &r.updated_at);
             true
         }
-    }
-    impl ::hubgen_runtime::repo::PatchRow for OrderPatch {
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
         }
         #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.patch(&self.product_id);
-            args.add(self.seller_id);
-            args.add(self.customer_id);
-            args.add(self.status);
-            args.add(&self.channel);
-            args.add(self.total_amount);
-            args.add(self.created_at);
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&patch.product_id);
+            args.add(patch.seller_id);
+            args.add(patch.customer_id);
+            args.add(patch.status);
+            args.add(&patch.channel);
+            args.add(patch.total_amount);
+            args.add(patch.created_at);
         }
     }
 }
@@ -7008,7 +7013,7 @@ pub mod order_items {
             Output = Result<OrderItem, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "product_id" = EXCLUDED."product_id", "quantity" = EXCLUDED."quantity", "unit_price" = EXCLUDED."unit_price" RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for OrderItemRepo {
@@ -7035,6 +7040,10 @@ pub mod order_items {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.product_id);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -7060,52 +7069,45 @@ pub mod order_items {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for OrderItemFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.product_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for OrderItemRepo {
         type New = NewOrderItem;
+        type Patch = OrderItemPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."product_id", u."quantity", u."unit_price", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u("id", "order_id", "product_id", "quantity", "unit_price")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."order_items" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewOrderItem {
-        const TABLE: &'static str = "\"public\".\"order_items\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"order_id\"",
-            "\"product_id\"",
-            "\"quantity\"",
-            "\"unit_price\"",
-        ];
-        const STAGING: &'static str = "public_order_items";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for OrderItemRepo {
-        type Patch = OrderItemPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewOrderItem {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"order_items\"",
+            columns: &[
+                "\"id\"",
+                "\"order_id\"",
+                "\"product_id\"",
+                "\"quantity\"",
+                "\"unit_price\"",
+            ],
+            staging: "public_order_items",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.order_id);
-            sink.value(&self.product_id);
-            sink.value(&self.quantity);
-            sink.value(&self.unit_price);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.order_id);
+            sink.value(&new.product_id);
+            sink.value(&new.quantity);
+            sink.value(&new.unit_price);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
             args.column(rows, |r| &r.product_id);
@@ -7113,19 +7115,22 @@ pub mod order_items {
             args.column(rows, |r| &r.unit_price);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.order_id);
+            args.add(patch.product_id);
+            args.add(patch.quantity);
+            args.add(patch.unit_price);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for OrderItemPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.order_id);
-            args.add(self.product_id);
-            args.add(self.quantity);
-            args.add(self.unit_price);
-        }
+    impl ::hubgen_runtime::table::Update for OrderItemRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
     }
 }
 #[rustfmt::skip]
@@ -7605,13 +7610,10 @@ pub mod order_returns {
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."order_returns" SET "order_id" = COALESCE($2::uuid, "order_id"), "status" = COALESCE($3::character varying(20), "status"), "reason" = CASE WHEN $4::bool THEN $5::text ELSE "reason" END, "approved_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "approved_by" END, "return_date" = CASE WHEN $8::bool THEN $9::date ELSE "return_date" END, "created_at" = COALESCE($10::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $11::integer RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
             const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
-                )
+            if let Some(row) = ::hubgen_runtime::repo::update::<
+                Self,
+                _,
+            >(&mut *tx, SQL, (key,), patch, (expected_version,))
                 .await?
             {
                 return Ok(row);
@@ -7637,7 +7639,7 @@ pub mod order_returns {
             Output = Result<OrderReturn, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "status" = COALESCE($3::character varying(20), "public"."order_returns"."status"), "reason" = COALESCE($4::text, "public"."order_returns"."reason"), "approved_by" = COALESCE($5::uuid, "public"."order_returns"."approved_by"), "return_date" = COALESCE($6::date, "public"."order_returns"."return_date"), "created_at" = COALESCE($7::timestamp with time zone, "public"."order_returns"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()), "version" = "public"."order_returns"."version" + 1 RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for OrderReturnRepo {
@@ -7656,6 +7658,11 @@ pub mod order_returns {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."order_returns" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -7679,52 +7686,51 @@ pub mod order_returns {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for OrderReturnFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for OrderReturnRepo {
         type New = NewOrderReturn;
+        type Patch = OrderReturnPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", COALESCE(u."status", 'requested'), u."reason", u."approved_by", u."return_date", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewOrderReturn {
-        const TABLE: &'static str = "\"public\".\"order_returns\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"order_id\"",
-            "\"status\"",
-            "\"reason\"",
-            "\"approved_by\"",
-            "\"return_date\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_order_returns";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewOrderReturn {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"order_returns\"",
+            columns: &[
+                "\"id\"",
+                "\"order_id\"",
+                "\"status\"",
+                "\"reason\"",
+                "\"approved_by\"",
+                "\"return_date\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_order_returns",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.order_id);
-            sink.or_default(&self.status);
-            sink.value(&self.reason);
-            sink.value(&self.approved_by);
-            sink.value(&self.return_date);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.order_id);
+            sink.or_default(&new.status);
+            sink.value(&new.reason);
+            sink.value(&new.approved_by);
+            sink.value(&new.return_date);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
             args.column(rows, |r| &r.status);
@@ -7735,20 +7741,20 @@ pub mod order_returns {
             args.column(rows, |r| &r.updated_at);
             true
         }
-    }
-    impl ::hubgen_runtime::repo::PatchRow for OrderReturnPatch {
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
         }
         #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.order_id);
-            args.add(&self.status);
-            args.patch(&self.reason);
-            args.patch(&self.approved_by);
-            args.patch(&self.return_date);
-            args.add(self.created_at);
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.order_id);
+            args.add(&patch.status);
+            args.patch(&patch.reason);
+            args.patch(&patch.approved_by);
+            args.patch(&patch.return_date);
+            args.add(patch.created_at);
         }
     }
 }
@@ -8127,7 +8133,7 @@ pub mod order_channel_meta {
             Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `order_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_order_id<'a>(
@@ -8139,7 +8145,7 @@ pub mod order_channel_meta {
             Output = Result<OrderChannelMeta, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("order_id") DO UPDATE SET "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for OrderChannelMetaRepo {
@@ -8158,6 +8164,11 @@ pub mod order_channel_meta {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."order_channel_meta" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -8183,66 +8194,59 @@ pub mod order_channel_meta {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for OrderChannelMetaFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for OrderChannelMetaRepo {
         type New = NewOrderChannelMeta;
+        type Patch = OrderChannelMetaPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."channel_type", COALESCE(u."channel_data", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u("id", "order_id", "channel_type", "channel_data")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewOrderChannelMeta {
-        const TABLE: &'static str = "\"public\".\"order_channel_meta\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"order_id\"",
-            "\"channel_type\"",
-            "\"channel_data\"",
-        ];
-        const STAGING: &'static str = "public_order_channel_meta";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for OrderChannelMetaRepo {
-        type Patch = OrderChannelMetaPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewOrderChannelMeta {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"order_channel_meta\"",
+            columns: &["\"id\"", "\"order_id\"", "\"channel_type\"", "\"channel_data\""],
+            staging: "public_order_channel_meta",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.order_id);
-            sink.value(&self.channel_type);
-            sink.or_default(&self.channel_data);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.order_id);
+            sink.value(&new.channel_type);
+            sink.or_default(&new.channel_data);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
             args.column(rows, |r| &r.channel_type);
             args.column(rows, |r| &r.channel_data);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.order_id);
+            args.add(&patch.channel_type);
+            args.add(&patch.channel_data);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for OrderChannelMetaPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.order_id);
-            args.add(&self.channel_type);
-            args.add(&self.channel_data);
-        }
+    impl ::hubgen_runtime::table::Update for OrderChannelMetaRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
     }
 }
 #[rustfmt::skip]
@@ -8856,7 +8860,7 @@ pub mod address_book {
             Output = Result<AddressBook, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "address_type" = COALESCE($3::character varying(20), "public"."address_book"."address_type"), "is_default" = COALESCE($4::boolean, "public"."address_book"."is_default"), "recipient_name" = EXCLUDED."recipient_name", "street_address" = EXCLUDED."street_address", "city" = EXCLUDED."city", "state" = COALESCE($8::character varying(100), "public"."address_book"."state"), "country" = EXCLUDED."country", "created_at" = COALESCE($10::timestamp with time zone, "public"."address_book"."created_at"), "updated_at" = COALESCE($11::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for AddressBookRepo {
@@ -8875,6 +8879,10 @@ pub mod address_book {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted")"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(filter.include_deleted);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -8898,68 +8906,61 @@ pub mod address_book {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for AddressBookFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for AddressBookRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."address_book" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
     }
     impl ::hubgen_runtime::table::Write for AddressBookRepo {
         type New = NewAddressBook;
+        type Patch = AddressBookPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."address_type", 'shipping'), COALESCE(u."is_default", false), u."recipient_name", u."street_address", u."city", u."state", u."country", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."address_book" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewAddressBook {
-        const TABLE: &'static str = "\"public\".\"address_book\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"address_type\"",
-            "\"is_default\"",
-            "\"recipient_name\"",
-            "\"street_address\"",
-            "\"city\"",
-            "\"state\"",
-            "\"country\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_address_book";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for AddressBookRepo {
-        type Patch = AddressBookPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewAddressBook {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"address_book\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"address_type\"",
+                "\"is_default\"",
+                "\"recipient_name\"",
+                "\"street_address\"",
+                "\"city\"",
+                "\"state\"",
+                "\"country\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_address_book",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.or_default(&self.address_type);
-            sink.or_default(&self.is_default);
-            sink.value(&self.recipient_name);
-            sink.value(&self.street_address);
-            sink.value(&self.city);
-            sink.value(&self.state);
-            sink.value(&self.country);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.or_default(&new.address_type);
+            sink.or_default(&new.is_default);
+            sink.value(&new.recipient_name);
+            sink.value(&new.street_address);
+            sink.value(&new.city);
+            sink.value(&new.state);
+            sink.value(&new.country);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.address_type);
@@ -8973,24 +8974,27 @@ pub mod address_book {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.address_type);
+            args.add(patch.is_default);
+            args.add(&patch.recipient_name);
+            args.add(&patch.street_address);
+            args.add(&patch.city);
+            args.patch(&patch.state);
+            args.add(&patch.country);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for AddressBookPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.address_type);
-            args.add(self.is_default);
-            args.add(&self.recipient_name);
-            args.add(&self.street_address);
-            args.add(&self.city);
-            args.patch(&self.state);
-            args.add(&self.country);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for AddressBookRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
     }
 }
 #[rustfmt::skip]
@@ -9531,7 +9535,7 @@ pub mod saved_payment_method {
             Output = Result<SavedPaymentMethod, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "payment_type" = EXCLUDED."payment_type", "is_default" = COALESCE($4::boolean, "public"."saved_payment_method"."is_default"), "card_last_four" = COALESCE($5::character(4), "public"."saved_payment_method"."card_last_four"), "expiry_month" = COALESCE($6::smallint, "public"."saved_payment_method"."expiry_month"), "expiry_year" = COALESCE($7::smallint, "public"."saved_payment_method"."expiry_year"), "created_at" = COALESCE($8::timestamp with time zone, "public"."saved_payment_method"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for SavedPaymentMethodRepo {
@@ -9550,6 +9554,10 @@ pub mod saved_payment_method {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted")"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(filter.include_deleted);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -9575,64 +9583,57 @@ pub mod saved_payment_method {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for SavedPaymentMethodFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for SavedPaymentMethodRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
     }
     impl ::hubgen_runtime::table::Write for SavedPaymentMethodRepo {
         type New = NewSavedPaymentMethod;
+        type Patch = SavedPaymentMethodPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."payment_type", COALESCE(u."is_default", false), u."card_last_four", u."expiry_month", u."expiry_year", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewSavedPaymentMethod {
-        const TABLE: &'static str = "\"public\".\"saved_payment_method\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"payment_type\"",
-            "\"is_default\"",
-            "\"card_last_four\"",
-            "\"expiry_month\"",
-            "\"expiry_year\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_saved_payment_method";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for SavedPaymentMethodRepo {
-        type Patch = SavedPaymentMethodPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewSavedPaymentMethod {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"saved_payment_method\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"payment_type\"",
+                "\"is_default\"",
+                "\"card_last_four\"",
+                "\"expiry_month\"",
+                "\"expiry_year\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_saved_payment_method",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.payment_type);
-            sink.or_default(&self.is_default);
-            sink.value(&self.card_last_four);
-            sink.value(&self.expiry_month);
-            sink.value(&self.expiry_year);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.payment_type);
+            sink.or_default(&new.is_default);
+            sink.value(&new.card_last_four);
+            sink.value(&new.expiry_month);
+            sink.value(&new.expiry_year);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.payment_type);
@@ -9644,22 +9645,25 @@ pub mod saved_payment_method {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.payment_type);
+            args.add(patch.is_default);
+            args.patch(&patch.card_last_four);
+            args.patch(&patch.expiry_month);
+            args.patch(&patch.expiry_year);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for SavedPaymentMethodPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.payment_type);
-            args.add(self.is_default);
-            args.patch(&self.card_last_four);
-            args.patch(&self.expiry_month);
-            args.patch(&self.expiry_year);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for SavedPaymentMethodRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
     }
 }
 #[rustfmt::skip]
@@ -10159,7 +10163,7 @@ pub mod notification_preferences {
             Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "notification_type" = EXCLUDED."notification_type", "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `user_id`, `notification_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_user_id_and_notification_type<'a>(
@@ -10171,7 +10175,7 @@ pub mod notification_preferences {
             Output = Result<NotificationPreference, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("user_id", "notification_type") DO UPDATE SET "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for NotificationPreferenceRepo {
@@ -10190,6 +10194,11 @@ pub mod notification_preferences {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."notification_preferences" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -10215,57 +10224,52 @@ pub mod notification_preferences {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for NotificationPreferenceFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for NotificationPreferenceRepo {
         type New = NewNotificationPreference;
+        type Patch = NotificationPreferencePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."notification_type", COALESCE(u."email_enabled", true), COALESCE(u."sms_enabled", false), COALESCE(u."push_enabled", true), COALESCE(u."in_app_enabled", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewNotificationPreference {
-        const TABLE: &'static str = "\"public\".\"notification_preferences\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"notification_type\"",
-            "\"email_enabled\"",
-            "\"sms_enabled\"",
-            "\"push_enabled\"",
-            "\"in_app_enabled\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_notification_preferences";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for NotificationPreferenceRepo {
-        type Patch = NotificationPreferencePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewNotificationPreference {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"notification_preferences\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"notification_type\"",
+                "\"email_enabled\"",
+                "\"sms_enabled\"",
+                "\"push_enabled\"",
+                "\"in_app_enabled\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_notification_preferences",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.notification_type);
-            sink.or_default(&self.email_enabled);
-            sink.or_default(&self.sms_enabled);
-            sink.or_default(&self.push_enabled);
-            sink.or_default(&self.in_app_enabled);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.notification_type);
+            sink.or_default(&new.email_enabled);
+            sink.or_default(&new.sms_enabled);
+            sink.or_default(&new.push_enabled);
+            sink.or_default(&new.in_app_enabled);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.notification_type);
@@ -10277,22 +10281,25 @@ pub mod notification_preferences {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.notification_type);
+            args.add(patch.email_enabled);
+            args.add(patch.sms_enabled);
+            args.add(patch.push_enabled);
+            args.add(patch.in_app_enabled);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for NotificationPreferencePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.notification_type);
-            args.add(self.email_enabled);
-            args.add(self.sms_enabled);
-            args.add(self.push_enabled);
-            args.add(self.in_app_enabled);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for NotificationPreferenceRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -10797,13 +10804,10 @@ pub mod seller_onboarding {
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."seller_onboarding" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "onboarding_status" = COALESCE($3::character varying(30), "onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "verification_status"), "submitted_at" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "submitted_at" END, "verified_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "verified_at" END, "rejected_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "rejected_at" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $12::integer RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
             const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
-            if let Some(row) = ::hubgen_runtime::repo::update(
-                    &mut *tx,
-                    SQL,
-                    (key,),
-                    patch,
-                    (expected_version,),
-                )
+            if let Some(row) = ::hubgen_runtime::repo::update::<
+                Self,
+                _,
+            >(&mut *tx, SQL, (key,), patch, (expected_version,))
                 .await?
             {
                 return Ok(row);
@@ -10829,7 +10833,7 @@ pub mod seller_onboarding {
             Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_seller_id<'a>(
@@ -10841,7 +10845,7 @@ pub mod seller_onboarding {
             Output = Result<SellerOnboarding, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for SellerOnboardingRepo {
@@ -10860,6 +10864,11 @@ pub mod seller_onboarding {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."seller_onboarding" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -10885,54 +10894,53 @@ pub mod seller_onboarding {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for SellerOnboardingFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for SellerOnboardingRepo {
         type New = NewSellerOnboarding;
+        type Patch = SellerOnboardingPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", COALESCE(u."onboarding_status", 'started'), COALESCE(u."verification_status", 'pending'), u."submitted_at", u."verified_at", u."rejected_at", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::"public"."verification_status"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewSellerOnboarding {
-        const TABLE: &'static str = "\"public\".\"seller_onboarding\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"seller_id\"",
-            "\"onboarding_status\"",
-            "\"verification_status\"",
-            "\"submitted_at\"",
-            "\"verified_at\"",
-            "\"rejected_at\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_seller_onboarding";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewSellerOnboarding {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"seller_onboarding\"",
+            columns: &[
+                "\"id\"",
+                "\"seller_id\"",
+                "\"onboarding_status\"",
+                "\"verification_status\"",
+                "\"submitted_at\"",
+                "\"verified_at\"",
+                "\"rejected_at\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_seller_onboarding",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.seller_id);
-            sink.or_default(&self.onboarding_status);
-            sink.or_default(&self.verification_status);
-            sink.value(&self.submitted_at);
-            sink.value(&self.verified_at);
-            sink.value(&self.rejected_at);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.seller_id);
+            sink.or_default(&new.onboarding_status);
+            sink.or_default(&new.verification_status);
+            sink.value(&new.submitted_at);
+            sink.value(&new.verified_at);
+            sink.value(&new.rejected_at);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
             args.column(rows, |r| &r.onboarding_status);
@@ -10944,21 +10952,21 @@ pub mod seller_onboarding {
             args.column(rows, |r| &r.updated_at);
             true
         }
-    }
-    impl ::hubgen_runtime::repo::PatchRow for SellerOnboardingPatch {
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
         }
         #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.seller_id);
-            args.add(&self.onboarding_status);
-            args.add(self.verification_status);
-            args.patch(&self.submitted_at);
-            args.patch(&self.verified_at);
-            args.patch(&self.rejected_at);
-            args.add(self.created_at);
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.seller_id);
+            args.add(&patch.onboarding_status);
+            args.add(patch.verification_status);
+            args.patch(&patch.submitted_at);
+            args.patch(&patch.verified_at);
+            args.patch(&patch.rejected_at);
+            args.add(patch.created_at);
         }
     }
 }
@@ -11434,7 +11442,7 @@ pub mod kyc_document {
             Output = Result<KycDocument, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_onboarding_id" = EXCLUDED."seller_onboarding_id", "document_type" = EXCLUDED."document_type", "document_url" = EXCLUDED."document_url", "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_document"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_document"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for KycDocumentRepo {
@@ -11453,6 +11461,11 @@ pub mod kyc_document {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."kyc_document" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -11476,54 +11489,49 @@ pub mod kyc_document {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for KycDocumentFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for KycDocumentRepo {
         type New = NewKycDocument;
+        type Patch = KycDocumentPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_onboarding_id", u."document_type", u."document_url", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewKycDocument {
-        const TABLE: &'static str = "\"public\".\"kyc_document\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"seller_onboarding_id\"",
-            "\"document_type\"",
-            "\"document_url\"",
-            "\"verification_status\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_kyc_document";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for KycDocumentRepo {
-        type Patch = KycDocumentPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewKycDocument {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"kyc_document\"",
+            columns: &[
+                "\"id\"",
+                "\"seller_onboarding_id\"",
+                "\"document_type\"",
+                "\"document_url\"",
+                "\"verification_status\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_kyc_document",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.seller_onboarding_id);
-            sink.value(&self.document_type);
-            sink.value(&self.document_url);
-            sink.or_default(&self.verification_status);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.seller_onboarding_id);
+            sink.value(&new.document_type);
+            sink.value(&new.document_url);
+            sink.or_default(&new.verification_status);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_onboarding_id);
             args.column(rows, |r| &r.document_type);
@@ -11533,20 +11541,23 @@ pub mod kyc_document {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.seller_onboarding_id);
+            args.add(&patch.document_type);
+            args.add(&patch.document_url);
+            args.add(patch.verification_status);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for KycDocumentPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.seller_onboarding_id);
-            args.add(&self.document_type);
-            args.add(&self.document_url);
-            args.add(self.verification_status);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for KycDocumentRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -12044,7 +12055,7 @@ pub mod kyc_info {
             Output = Result<KycInfo, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_seller_id<'a>(
@@ -12056,7 +12067,7 @@ pub mod kyc_info {
             Output = Result<KycInfo, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for KycInfoRepo {
@@ -12075,6 +12086,11 @@ pub mod kyc_info {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."kyc_info" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -12098,54 +12114,49 @@ pub mod kyc_info {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for KycInfoFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for KycInfoRepo {
         type New = NewKycInfo;
+        type Patch = KycInfoPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."business_registration_number", u."tax_id", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewKycInfo {
-        const TABLE: &'static str = "\"public\".\"kyc_info\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"seller_id\"",
-            "\"business_registration_number\"",
-            "\"tax_id\"",
-            "\"verification_status\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_kyc_info";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for KycInfoRepo {
-        type Patch = KycInfoPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewKycInfo {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"kyc_info\"",
+            columns: &[
+                "\"id\"",
+                "\"seller_id\"",
+                "\"business_registration_number\"",
+                "\"tax_id\"",
+                "\"verification_status\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_kyc_info",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.seller_id);
-            sink.value(&self.business_registration_number);
-            sink.value(&self.tax_id);
-            sink.or_default(&self.verification_status);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.seller_id);
+            sink.value(&new.business_registration_number);
+            sink.value(&new.tax_id);
+            sink.or_default(&new.verification_status);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
             args.column(rows, |r| &r.business_registration_number);
@@ -12155,20 +12166,23 @@ pub mod kyc_info {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.seller_id);
+            args.patch(&patch.business_registration_number);
+            args.patch(&patch.tax_id);
+            args.add(patch.verification_status);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for KycInfoPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.seller_id);
-            args.patch(&self.business_registration_number);
-            args.patch(&self.tax_id);
-            args.add(self.verification_status);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for KycInfoRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -12599,7 +12613,7 @@ pub mod storefront_theme {
             Output = Result<StorefrontTheme, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($3::text, "public"."storefront_theme"."description"), "is_system" = COALESCE($4::boolean, "public"."storefront_theme"."is_system"), "tenant_id" = COALESCE($5::uuid, "public"."storefront_theme"."tenant_id"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_theme"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for StorefrontThemeRepo {
@@ -12625,6 +12639,10 @@ pub mod storefront_theme {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.tenant_id);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -12653,55 +12671,48 @@ pub mod storefront_theme {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for StorefrontThemeFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.tenant_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for StorefrontThemeRepo {
         type New = NewStorefrontTheme;
+        type Patch = StorefrontThemePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", COALESCE(u."is_system", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontTheme {
-        const TABLE: &'static str = "\"public\".\"storefront_theme\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"name\"",
-            "\"description\"",
-            "\"is_system\"",
-            "\"tenant_id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_storefront_theme";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for StorefrontThemeRepo {
-        type Patch = StorefrontThemePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewStorefrontTheme {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"storefront_theme\"",
+            columns: &[
+                "\"id\"",
+                "\"name\"",
+                "\"description\"",
+                "\"is_system\"",
+                "\"tenant_id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_storefront_theme",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.name);
-            sink.value(&self.description);
-            sink.or_default(&self.is_system);
-            sink.value(&self.tenant_id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.name);
+            sink.value(&new.description);
+            sink.or_default(&new.is_system);
+            sink.value(&new.tenant_id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.description);
@@ -12711,20 +12722,23 @@ pub mod storefront_theme {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.patch(&patch.description);
+            args.add(patch.is_system);
+            args.patch(&patch.tenant_id);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for StorefrontThemePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.patch(&self.description);
-            args.add(self.is_system);
-            args.patch(&self.tenant_id);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for StorefrontThemeRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -13152,7 +13166,7 @@ pub mod storefront {
             Output = Result<Storefront, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id<'a>(
@@ -13164,7 +13178,7 @@ pub mod storefront {
             Output = Result<Storefront, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `custom_domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_custom_domain<'a>(
@@ -13176,7 +13190,7 @@ pub mod storefront {
             Output = Result<Storefront, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("custom_domain") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for StorefrontRepo {
@@ -13195,6 +13209,11 @@ pub mod storefront {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -13218,52 +13237,47 @@ pub mod storefront {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for StorefrontFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for StorefrontRepo {
         type New = NewStorefront;
+        type Patch = StorefrontPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."theme_id", COALESCE(u."is_published", false), u."custom_domain", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."storefront" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewStorefront {
-        const TABLE: &'static str = "\"public\".\"storefront\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"theme_id\"",
-            "\"is_published\"",
-            "\"custom_domain\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_storefront";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for StorefrontRepo {
-        type Patch = StorefrontPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewStorefront {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"storefront\"",
+            columns: &[
+                "\"id\"",
+                "\"theme_id\"",
+                "\"is_published\"",
+                "\"custom_domain\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_storefront",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.theme_id);
-            sink.or_default(&self.is_published);
-            sink.value(&self.custom_domain);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.theme_id);
+            sink.or_default(&new.is_published);
+            sink.value(&new.custom_domain);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.theme_id);
             args.column(rows, |r| &r.is_published);
@@ -13272,19 +13286,22 @@ pub mod storefront {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&patch.theme_id);
+            args.add(patch.is_published);
+            args.patch(&patch.custom_domain);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for StorefrontPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.patch(&self.theme_id);
-            args.add(self.is_published);
-            args.patch(&self.custom_domain);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for StorefrontRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -13717,7 +13734,7 @@ pub mod storefront_versions {
             Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "version" = EXCLUDED."version", "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `storefront_id`, `version` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_storefront_id_and_version<'a>(
@@ -13729,7 +13746,7 @@ pub mod storefront_versions {
             Output = Result<StorefrontVersion, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("tenant_id", "storefront_id", "version") DO UPDATE SET "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for StorefrontVersionRepo {
@@ -13748,6 +13765,11 @@ pub mod storefront_versions {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_versions" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -13773,52 +13795,47 @@ pub mod storefront_versions {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for StorefrontVersionFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for StorefrontVersionRepo {
         type New = NewStorefrontVersion;
+        type Patch = StorefrontVersionPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."version", u."content", COALESCE(u."published_at", now()), u."published_by", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u("id", "storefront_id", "version", "content", "published_at", "published_by")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontVersion {
-        const TABLE: &'static str = "\"public\".\"storefront_versions\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"storefront_id\"",
-            "\"version\"",
-            "\"content\"",
-            "\"published_at\"",
-            "\"published_by\"",
-        ];
-        const STAGING: &'static str = "public_storefront_versions";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for StorefrontVersionRepo {
-        type Patch = StorefrontVersionPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewStorefrontVersion {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"storefront_versions\"",
+            columns: &[
+                "\"id\"",
+                "\"storefront_id\"",
+                "\"version\"",
+                "\"content\"",
+                "\"published_at\"",
+                "\"published_by\"",
+            ],
+            staging: "public_storefront_versions",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.storefront_id);
-            sink.value(&self.version);
-            sink.value(&self.content);
-            sink.or_default(&self.published_at);
-            sink.value(&self.published_by);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.storefront_id);
+            sink.value(&new.version);
+            sink.value(&new.content);
+            sink.or_default(&new.published_at);
+            sink.value(&new.published_by);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
             args.column(rows, |r| &r.version);
@@ -13827,20 +13844,23 @@ pub mod storefront_versions {
             args.column(rows, |r| &r.published_by);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.storefront_id);
+            args.add(patch.version);
+            args.add(&patch.content);
+            args.add(patch.published_at);
+            args.patch(&patch.published_by);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for StorefrontVersionPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.storefront_id);
-            args.add(self.version);
-            args.add(&self.content);
-            args.add(self.published_at);
-            args.patch(&self.published_by);
-        }
+    impl ::hubgen_runtime::table::Update for StorefrontVersionRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
     }
 }
 #[rustfmt::skip]
@@ -14245,7 +14265,7 @@ pub mod storefront_drafts {
             Output = Result<StorefrontDraft, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "content" = EXCLUDED."content", "created_by" = COALESCE($4::uuid, "public"."storefront_drafts"."created_by"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront_drafts"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for StorefrontDraftRepo {
@@ -14264,6 +14284,11 @@ pub mod storefront_drafts {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_drafts" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -14289,52 +14314,47 @@ pub mod storefront_drafts {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for StorefrontDraftFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for StorefrontDraftRepo {
         type New = NewStorefrontDraft;
+        type Patch = StorefrontDraftPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."content", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "storefront_id", "content", "created_by", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontDraft {
-        const TABLE: &'static str = "\"public\".\"storefront_drafts\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"storefront_id\"",
-            "\"content\"",
-            "\"created_by\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_storefront_drafts";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for StorefrontDraftRepo {
-        type Patch = StorefrontDraftPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewStorefrontDraft {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"storefront_drafts\"",
+            columns: &[
+                "\"id\"",
+                "\"storefront_id\"",
+                "\"content\"",
+                "\"created_by\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_storefront_drafts",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.storefront_id);
-            sink.value(&self.content);
-            sink.value(&self.created_by);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.storefront_id);
+            sink.value(&new.content);
+            sink.value(&new.created_by);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
             args.column(rows, |r| &r.content);
@@ -14343,19 +14363,22 @@ pub mod storefront_drafts {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.storefront_id);
+            args.add(&patch.content);
+            args.patch(&patch.created_by);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for StorefrontDraftPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.storefront_id);
-            args.add(&self.content);
-            args.patch(&self.created_by);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for StorefrontDraftRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -14790,7 +14813,7 @@ pub mod storefront_asset {
             Output = Result<StorefrontAsset, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "file_name" = EXCLUDED."file_name", "file_type" = EXCLUDED."file_type", "url" = EXCLUDED."url", "created_by" = COALESCE($5::uuid, "public"."storefront_asset"."created_by"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_asset"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for StorefrontAssetRepo {
@@ -14809,6 +14832,11 @@ pub mod storefront_asset {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_asset" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -14834,54 +14862,49 @@ pub mod storefront_asset {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for StorefrontAssetFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for StorefrontAssetRepo {
         type New = NewStorefrontAsset;
+        type Patch = StorefrontAssetPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."file_name", u."file_type", u."url", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontAsset {
-        const TABLE: &'static str = "\"public\".\"storefront_asset\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"file_name\"",
-            "\"file_type\"",
-            "\"url\"",
-            "\"created_by\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_storefront_asset";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for StorefrontAssetRepo {
-        type Patch = StorefrontAssetPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewStorefrontAsset {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"storefront_asset\"",
+            columns: &[
+                "\"id\"",
+                "\"file_name\"",
+                "\"file_type\"",
+                "\"url\"",
+                "\"created_by\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_storefront_asset",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.file_name);
-            sink.value(&self.file_type);
-            sink.value(&self.url);
-            sink.value(&self.created_by);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.file_name);
+            sink.value(&new.file_type);
+            sink.value(&new.url);
+            sink.value(&new.created_by);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.file_name);
             args.column(rows, |r| &r.file_type);
@@ -14891,20 +14914,23 @@ pub mod storefront_asset {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.file_name);
+            args.add(&patch.file_type);
+            args.add(&patch.url);
+            args.patch(&patch.created_by);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for StorefrontAssetPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.file_name);
-            args.add(&self.file_type);
-            args.add(&self.url);
-            args.patch(&self.created_by);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for StorefrontAssetRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -15345,7 +15371,7 @@ pub mod storefront_banner {
             Output = Result<StorefrontBanner, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "asset_id" = EXCLUDED."asset_id", "is_active" = COALESCE($4::boolean, "public"."storefront_banner"."is_active"), "banner_type" = COALESCE($5::character varying(30), "public"."storefront_banner"."banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_banner"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for StorefrontBannerRepo {
@@ -15364,6 +15390,11 @@ pub mod storefront_banner {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."storefront_banner" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -15389,54 +15420,49 @@ pub mod storefront_banner {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for StorefrontBannerFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for StorefrontBannerRepo {
         type New = NewStorefrontBanner;
+        type Patch = StorefrontBannerPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."asset_id", COALESCE(u."is_active", true), COALESCE(u."banner_type", 'hero'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontBanner {
-        const TABLE: &'static str = "\"public\".\"storefront_banner\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"storefront_id\"",
-            "\"asset_id\"",
-            "\"is_active\"",
-            "\"banner_type\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_storefront_banner";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for StorefrontBannerRepo {
-        type Patch = StorefrontBannerPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewStorefrontBanner {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"storefront_banner\"",
+            columns: &[
+                "\"id\"",
+                "\"storefront_id\"",
+                "\"asset_id\"",
+                "\"is_active\"",
+                "\"banner_type\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_storefront_banner",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.storefront_id);
-            sink.value(&self.asset_id);
-            sink.or_default(&self.is_active);
-            sink.or_default(&self.banner_type);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.storefront_id);
+            sink.value(&new.asset_id);
+            sink.or_default(&new.is_active);
+            sink.or_default(&new.banner_type);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
             args.column(rows, |r| &r.asset_id);
@@ -15446,20 +15472,23 @@ pub mod storefront_banner {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.storefront_id);
+            args.add(patch.asset_id);
+            args.add(patch.is_active);
+            args.add(&patch.banner_type);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for StorefrontBannerPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.storefront_id);
-            args.add(self.asset_id);
-            args.add(self.is_active);
-            args.add(&self.banner_type);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for StorefrontBannerRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -15915,7 +15944,7 @@ pub mod conversation_history {
             Output = Result<ConversationHistory, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "channel_id" = EXCLUDED."channel_id", "customer_id" = COALESCE($3::uuid, "public"."conversation_history"."customer_id"), "message" = EXCLUDED."message", "direction" = EXCLUDED."direction", "created_at" = COALESCE($6::timestamp with time zone, "public"."conversation_history"."created_at") RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ConversationHistoryRepo {
@@ -15934,6 +15963,11 @@ pub mod conversation_history {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversation_history" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -15959,52 +15993,47 @@ pub mod conversation_history {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ConversationHistoryFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for ConversationHistoryRepo {
         type New = NewConversationHistory;
+        type Patch = ConversationHistoryPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."channel_id", u."customer_id", u."message", u."direction", COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u("id", "channel_id", "customer_id", "message", "direction", "created_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewConversationHistory {
-        const TABLE: &'static str = "\"public\".\"conversation_history\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"channel_id\"",
-            "\"customer_id\"",
-            "\"message\"",
-            "\"direction\"",
-            "\"created_at\"",
-        ];
-        const STAGING: &'static str = "public_conversation_history";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for ConversationHistoryRepo {
-        type Patch = ConversationHistoryPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewConversationHistory {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"conversation_history\"",
+            columns: &[
+                "\"id\"",
+                "\"channel_id\"",
+                "\"customer_id\"",
+                "\"message\"",
+                "\"direction\"",
+                "\"created_at\"",
+            ],
+            staging: "public_conversation_history",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.channel_id);
-            sink.value(&self.customer_id);
-            sink.value(&self.message);
-            sink.value(&self.direction);
-            sink.or_default(&self.created_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.channel_id);
+            sink.value(&new.customer_id);
+            sink.value(&new.message);
+            sink.value(&new.direction);
+            sink.or_default(&new.created_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.channel_id);
             args.column(rows, |r| &r.customer_id);
@@ -16013,20 +16042,23 @@ pub mod conversation_history {
             args.column(rows, |r| &r.created_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.channel_id);
+            args.patch(&patch.customer_id);
+            args.add(&patch.message);
+            args.add(&patch.direction);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ConversationHistoryPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.channel_id);
-            args.patch(&self.customer_id);
-            args.add(&self.message);
-            args.add(&self.direction);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for ConversationHistoryRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
     }
 }
 #[rustfmt::skip]
@@ -16422,7 +16454,7 @@ pub mod conversation_event {
             Output = Result<ConversationEvent, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "event_type" = EXCLUDED."event_type", "metadata" = COALESCE($4::jsonb, "public"."conversation_event"."metadata"), "created_at" = COALESCE($5::timestamp with time zone, "public"."conversation_event"."created_at") RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ConversationEventRepo {
@@ -16441,6 +16473,11 @@ pub mod conversation_event {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversation_event" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -16466,50 +16503,45 @@ pub mod conversation_event {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ConversationEventFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for ConversationEventRepo {
         type New = NewConversationEvent;
+        type Patch = ConversationEventPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."event_type", COALESCE(u."metadata", '{}'), COALESCE(u."created_at", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u("id", "conversation_id", "event_type", "metadata", "created_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewConversationEvent {
-        const TABLE: &'static str = "\"public\".\"conversation_event\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"conversation_id\"",
-            "\"event_type\"",
-            "\"metadata\"",
-            "\"created_at\"",
-        ];
-        const STAGING: &'static str = "public_conversation_event";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for ConversationEventRepo {
-        type Patch = ConversationEventPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewConversationEvent {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"conversation_event\"",
+            columns: &[
+                "\"id\"",
+                "\"conversation_id\"",
+                "\"event_type\"",
+                "\"metadata\"",
+                "\"created_at\"",
+            ],
+            staging: "public_conversation_event",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.conversation_id);
-            sink.value(&self.event_type);
-            sink.or_default(&self.metadata);
-            sink.or_default(&self.created_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.conversation_id);
+            sink.value(&new.event_type);
+            sink.or_default(&new.metadata);
+            sink.or_default(&new.created_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.event_type);
@@ -16517,19 +16549,22 @@ pub mod conversation_event {
             args.column(rows, |r| &r.created_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.conversation_id);
+            args.add(&patch.event_type);
+            args.add(&patch.metadata);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ConversationEventPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.conversation_id);
-            args.add(&self.event_type);
-            args.add(&self.metadata);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for ConversationEventRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
     }
 }
 #[rustfmt::skip]
@@ -16978,7 +17013,7 @@ pub mod complaints {
             Output = Result<Complaint, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "order_id" = COALESCE($3::uuid, "public"."complaints"."order_id"), "description" = EXCLUDED."description", "status" = COALESCE($5::character varying(20), "public"."complaints"."status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."complaints"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ComplaintRepo {
@@ -16997,6 +17032,11 @@ pub mod complaints {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."complaints" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -17020,54 +17060,49 @@ pub mod complaints {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ComplaintFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for ComplaintRepo {
         type New = NewComplaint;
+        type Patch = ComplaintPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."order_id", u."description", COALESCE(u."status", 'open'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "order_id", "description", "status", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."complaints" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewComplaint {
-        const TABLE: &'static str = "\"public\".\"complaints\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"order_id\"",
-            "\"description\"",
-            "\"status\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_complaints";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for ComplaintRepo {
-        type Patch = ComplaintPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewComplaint {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"complaints\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"order_id\"",
+                "\"description\"",
+                "\"status\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_complaints",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.order_id);
-            sink.value(&self.description);
-            sink.or_default(&self.status);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.order_id);
+            sink.value(&new.description);
+            sink.or_default(&new.status);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.order_id);
@@ -17077,20 +17112,23 @@ pub mod complaints {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.patch(&patch.order_id);
+            args.add(&patch.description);
+            args.add(&patch.status);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ComplaintPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.patch(&self.order_id);
-            args.add(&self.description);
-            args.add(&self.status);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for ComplaintRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -17520,7 +17558,7 @@ pub mod violations {
             Output = Result<Violation, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "violation_type" = EXCLUDED."violation_type", "severity" = COALESCE($4::character varying(10), "public"."violations"."severity"), "details" = COALESCE($5::jsonb, "public"."violations"."details"), "created_at" = COALESCE($6::timestamp with time zone, "public"."violations"."created_at") RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ViolationRepo {
@@ -17539,6 +17577,11 @@ pub mod violations {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."violations" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -17562,52 +17605,47 @@ pub mod violations {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ViolationFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for ViolationRepo {
         type New = NewViolation;
+        type Patch = ViolationPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."violation_type", COALESCE(u."severity", 'low'), COALESCE(u."details", '{}'), COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u("id", "user_id", "violation_type", "severity", "details", "created_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."violations" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewViolation {
-        const TABLE: &'static str = "\"public\".\"violations\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"violation_type\"",
-            "\"severity\"",
-            "\"details\"",
-            "\"created_at\"",
-        ];
-        const STAGING: &'static str = "public_violations";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for ViolationRepo {
-        type Patch = ViolationPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewViolation {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"violations\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"violation_type\"",
+                "\"severity\"",
+                "\"details\"",
+                "\"created_at\"",
+            ],
+            staging: "public_violations",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.violation_type);
-            sink.or_default(&self.severity);
-            sink.or_default(&self.details);
-            sink.or_default(&self.created_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.violation_type);
+            sink.or_default(&new.severity);
+            sink.or_default(&new.details);
+            sink.or_default(&new.created_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.violation_type);
@@ -17616,20 +17654,23 @@ pub mod violations {
             args.column(rows, |r| &r.created_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.violation_type);
+            args.add(&patch.severity);
+            args.add(&patch.details);
+            args.add(patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ViolationPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.violation_type);
-            args.add(&self.severity);
-            args.add(&self.details);
-            args.add(self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for ViolationRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
     }
 }
 #[rustfmt::skip]
@@ -18095,6 +18136,10 @@ pub mod audit_logs {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool) ORDER BY "id", "occurred_at""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.entity_type);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key.0);
             args.add(key.1);
@@ -18125,12 +18170,6 @@ pub mod audit_logs {
                     )
                 }
             }
-        }
-    }
-    impl ::hubgen_runtime::repo::Filter for AuditLogFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.entity_type);
         }
     }
 }

@@ -874,7 +874,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_email<'a>(
@@ -886,7 +886,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("email") DO UPDATE SET "name" = EXCLUDED."name", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `crisp_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_crisp_website_id<'a>(
@@ -898,7 +898,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("crisp_website_id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "tidio_website_id" = COALESCE($7::character varying(255), "public"."tenants"."tidio_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tidio_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tidio_website_id<'a>(
@@ -910,7 +910,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT ("tidio_website_id") DO UPDATE SET "name" = EXCLUDED."name", "email" = EXCLUDED."email", "subscription_status" = COALESCE($4::character varying(50), "public"."tenants"."subscription_status"), "subscription_plan" = COALESCE($5::character varying(50), "public"."tenants"."subscription_plan"), "crisp_website_id" = COALESCE($6::character varying(255), "public"."tenants"."crisp_website_id"), "created_at" = COALESCE($8::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_active" = COALESCE($10::boolean, "public"."tenants"."is_active") RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantRepo {
@@ -948,6 +948,13 @@ pub mod tenants {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "subscription_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "subscription_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "subscription_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("subscription_status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "crisp_website_id" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "crisp_website_id" < $11::character varying(255)) AND ($12::bool IS NULL OR ("crisp_website_id" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR "tidio_website_id" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR "tidio_website_id" < $15::character varying(255)) AND ($16::bool IS NULL OR ("tidio_website_id" IS NULL) = $16::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active" FROM "public"."tenants" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "subscription_status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "subscription_status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "subscription_status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("subscription_status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "crisp_website_id" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "crisp_website_id" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "crisp_website_id" < $11::character varying(255)) AND ($12::bool IS NULL OR ("crisp_website_id" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR "tidio_website_id" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR "tidio_website_id" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR "tidio_website_id" < $15::character varying(255)) AND ($16::bool IS NULL OR ("tidio_website_id" IS NULL) = $16::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.email);
+            args.condition(&filter.subscription_status);
+            args.condition(&filter.crisp_website_id);
+            args.condition(&filter.tidio_website_id);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -992,64 +999,54 @@ pub mod tenants {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.email);
-            args.condition(&self.subscription_status);
-            args.condition(&self.crisp_website_id);
-            args.condition(&self.tidio_website_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for TenantRepo {
         type New = NewTenant;
+        type Patch = TenantPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."email", COALESCE(u."subscription_status", 'trial'), COALESCE(u."subscription_plan", 'basic'), u."crisp_website_id", u."tidio_website_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(50)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(255)[], $8::timestamp with time zone[], $9::timestamp with time zone[], $10::boolean[]) AS u("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
-        const TABLE: &'static str = "\"public\".\"tenants\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"name\"",
-            "\"email\"",
-            "\"subscription_status\"",
-            "\"subscription_plan\"",
-            "\"crisp_website_id\"",
-            "\"tidio_website_id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-            "\"is_active\"",
-        ];
-        const STAGING: &'static str = "public_tenants";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for TenantRepo {
-        type Patch = TenantPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenants\"",
+            columns: &[
+                "\"id\"",
+                "\"name\"",
+                "\"email\"",
+                "\"subscription_status\"",
+                "\"subscription_plan\"",
+                "\"crisp_website_id\"",
+                "\"tidio_website_id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+                "\"is_active\"",
+            ],
+            staging: "public_tenants",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.name);
-            sink.value(&self.email);
-            sink.or_default(&self.subscription_status);
-            sink.or_default(&self.subscription_plan);
-            sink.value(&self.crisp_website_id);
-            sink.value(&self.tidio_website_id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
-            sink.or_default(&self.is_active);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.name);
+            sink.value(&new.email);
+            sink.or_default(&new.subscription_status);
+            sink.or_default(&new.subscription_plan);
+            sink.value(&new.crisp_website_id);
+            sink.value(&new.tidio_website_id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+            sink.or_default(&new.is_active);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.email);
@@ -1062,23 +1059,26 @@ pub mod tenants {
             args.column(rows, |r| &r.is_active);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.add(&patch.email);
+            args.patch(&patch.subscription_status);
+            args.patch(&patch.subscription_plan);
+            args.patch(&patch.crisp_website_id);
+            args.patch(&patch.tidio_website_id);
+            args.patch(&patch.created_at);
+            args.patch(&patch.is_active);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.add(&self.email);
-            args.patch(&self.subscription_status);
-            args.patch(&self.subscription_plan);
-            args.patch(&self.crisp_website_id);
-            args.patch(&self.tidio_website_id);
-            args.patch(&self.created_at);
-            args.patch(&self.is_active);
-        }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "email" = COALESCE($3::character varying(255), "email"), "subscription_status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "subscription_status" END, "subscription_plan" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE "subscription_plan" END, "crisp_website_id" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE "crisp_website_id" END, "tidio_website_id" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "tidio_website_id" END, "created_at" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $14::bool THEN $15::boolean ELSE "is_active" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "email", "subscription_status", "subscription_plan", "crisp_website_id", "tidio_website_id", "created_at", "updated_at", "is_active""#;
     }
 }
 #[rustfmt::skip]
@@ -1592,7 +1592,7 @@ pub mod api_keys {
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "tenant_id" = EXCLUDED."tenant_id", "key_hash" = EXCLUDED."key_hash", "name" = EXCLUDED."name", "permissions" = COALESCE($5::jsonb, "public"."api_keys"."permissions"), "last_used_at" = COALESCE($6::timestamp with time zone, "public"."api_keys"."last_used_at"), "created_at" = COALESCE($7::timestamp with time zone, "public"."api_keys"."created_at"), "is_active" = COALESCE($8::boolean, "public"."api_keys"."is_active") RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_key_hash<'a>(
@@ -1604,7 +1604,7 @@ pub mod api_keys {
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT ("key_hash") DO UPDATE SET "tenant_id" = EXCLUDED."tenant_id", "name" = EXCLUDED."name", "permissions" = COALESCE($5::jsonb, "public"."api_keys"."permissions"), "last_used_at" = COALESCE($6::timestamp with time zone, "public"."api_keys"."last_used_at"), "created_at" = COALESCE($7::timestamp with time zone, "public"."api_keys"."created_at"), "is_active" = COALESCE($8::boolean, "public"."api_keys"."is_active") RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ApiKeyRepo {
@@ -1631,6 +1631,11 @@ pub mod api_keys {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."api_keys" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "key_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "key_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "key_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("key_hash" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active" FROM "public"."api_keys" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "key_hash" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "key_hash" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "key_hash" < $7::character varying(255)) AND ($8::bool IS NULL OR ("key_hash" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.tenant_id);
+            args.condition(&filter.key_hash);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -1656,58 +1661,50 @@ pub mod api_keys {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.tenant_id);
-            args.condition(&self.key_hash);
-        }
-    }
     impl ::hubgen_runtime::table::Write for ApiKeyRepo {
         type New = NewApiKey;
+        type Patch = ApiKeyPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") SELECT COALESCE(u."id", gen_random_uuid()), u."tenant_id", u."key_hash", u."name", COALESCE(u."permissions", '{}'), u."last_used_at", COALESCE(u."created_at", NOW()), COALESCE(u."is_active", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::jsonb[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::boolean[]) AS u("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."api_keys" ("id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."api_keys" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
-        const TABLE: &'static str = "\"public\".\"api_keys\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"tenant_id\"",
-            "\"key_hash\"",
-            "\"name\"",
-            "\"permissions\"",
-            "\"last_used_at\"",
-            "\"created_at\"",
-            "\"is_active\"",
-        ];
-        const STAGING: &'static str = "public_api_keys";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for ApiKeyRepo {
-        type Patch = ApiKeyPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewApiKey {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"api_keys\"",
+            columns: &[
+                "\"id\"",
+                "\"tenant_id\"",
+                "\"key_hash\"",
+                "\"name\"",
+                "\"permissions\"",
+                "\"last_used_at\"",
+                "\"created_at\"",
+                "\"is_active\"",
+            ],
+            staging: "public_api_keys",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.tenant_id);
-            sink.value(&self.key_hash);
-            sink.value(&self.name);
-            sink.or_default(&self.permissions);
-            sink.value(&self.last_used_at);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.is_active);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.tenant_id);
+            sink.value(&new.key_hash);
+            sink.value(&new.name);
+            sink.or_default(&new.permissions);
+            sink.value(&new.last_used_at);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.is_active);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.tenant_id);
             args.column(rows, |r| &r.key_hash);
@@ -1718,22 +1715,25 @@ pub mod api_keys {
             args.column(rows, |r| &r.is_active);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.tenant_id);
+            args.add(&patch.key_hash);
+            args.add(&patch.name);
+            args.patch(&patch.permissions);
+            args.patch(&patch.last_used_at);
+            args.patch(&patch.created_at);
+            args.patch(&patch.is_active);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.tenant_id);
-            args.add(&self.key_hash);
-            args.add(&self.name);
-            args.patch(&self.permissions);
-            args.patch(&self.last_used_at);
-            args.patch(&self.created_at);
-            args.patch(&self.is_active);
-        }
+    impl ::hubgen_runtime::table::Update for ApiKeyRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."api_keys" SET "tenant_id" = COALESCE($2::uuid, "tenant_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "permissions" = CASE WHEN $5::bool THEN $6::jsonb ELSE "permissions" END, "last_used_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "last_used_at" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "is_active" = CASE WHEN $11::bool THEN $12::boolean ELSE "is_active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "key_hash", "name", "permissions", "last_used_at", "created_at", "is_active""#;
     }
 }
 #[rustfmt::skip]
@@ -2140,7 +2140,7 @@ pub mod conversations {
             Output = Result<Conversation, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "session_id" = EXCLUDED."session_id", "created_at" = COALESCE($3::timestamp with time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($4::timestamp with time zone, now()), "metadata" = COALESCE($5::jsonb, "public"."conversations"."metadata") RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_session_id<'a>(
@@ -2152,7 +2152,7 @@ pub mod conversations {
             Output = Result<Conversation, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT ("tenant_id", "session_id") DO UPDATE SET "created_at" = COALESCE($3::timestamp with time zone, "public"."conversations"."created_at"), "updated_at" = COALESCE($4::timestamp with time zone, now()), "metadata" = COALESCE($5::jsonb, "public"."conversations"."metadata") RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ConversationRepo {
@@ -2179,6 +2179,10 @@ pub mod conversations {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."conversations" WHERE ($1::character varying(255)[] IS NULL OR "session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata" FROM "public"."conversations" WHERE ($1::character varying(255)[] IS NULL OR "session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.session_id);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2204,52 +2208,45 @@ pub mod conversations {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ConversationFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.session_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for ConversationRepo {
         type New = NewConversation;
+        type Patch = ConversationPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."session_id", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."metadata", '{}'), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::timestamp with time zone[], $4::timestamp with time zone[], $5::jsonb[]) AS u("id", "session_id", "created_at", "updated_at", "metadata")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."conversations" ("id", "session_id", "created_at", "updated_at", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."conversations" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewConversation {
-        const TABLE: &'static str = "\"public\".\"conversations\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"session_id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-            "\"metadata\"",
-        ];
-        const STAGING: &'static str = "public_conversations";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for ConversationRepo {
-        type Patch = ConversationPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewConversation {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"conversations\"",
+            columns: &[
+                "\"id\"",
+                "\"session_id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+                "\"metadata\"",
+            ],
+            staging: "public_conversations",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.session_id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
-            sink.or_default(&self.metadata);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.session_id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+            sink.or_default(&new.metadata);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.session_id);
             args.column(rows, |r| &r.created_at);
@@ -2257,18 +2254,21 @@ pub mod conversations {
             args.column(rows, |r| &r.metadata);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.session_id);
+            args.patch(&patch.created_at);
+            args.patch(&patch.metadata);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.session_id);
-            args.patch(&self.created_at);
-            args.patch(&self.metadata);
-        }
+    impl ::hubgen_runtime::table::Update for ConversationRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."conversations" SET "session_id" = COALESCE($2::character varying(255), "session_id"), "created_at" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE "created_at" END, "metadata" = CASE WHEN $5::bool THEN $6::jsonb ELSE "metadata" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "session_id", "created_at", "updated_at", "metadata""#;
     }
 }
 #[rustfmt::skip]
@@ -2719,7 +2719,7 @@ pub mod messages {
             Output = Result<Message, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "role" = EXCLUDED."role", "content" = EXCLUDED."content", "timestamp" = COALESCE($5::timestamp with time zone, "public"."messages"."timestamp"), "metadata" = COALESCE($6::jsonb, "public"."messages"."metadata") RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for MessageRepo {
@@ -2750,6 +2750,11 @@ pub mod messages {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR "timestamp" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR "timestamp" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR "timestamp" < $7::timestamp with time zone) AND ($8::bool IS NULL OR ("timestamp" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR "timestamp" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR "timestamp" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR "timestamp" < $7::timestamp with time zone) AND ($8::bool IS NULL OR ("timestamp" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.conversation_id);
+            args.condition(&filter.timestamp);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2778,55 +2783,47 @@ pub mod messages {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for MessageFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.conversation_id);
-            args.condition(&self.timestamp);
-        }
-    }
     impl ::hubgen_runtime::table::Write for MessageRepo {
         type New = NewMessage;
+        type Patch = MessagePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."role", u."content", COALESCE(u."timestamp", NOW()), COALESCE(u."metadata", '{}'), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::timestamp with time zone[], $6::jsonb[]) AS u("id", "conversation_id", "role", "content", "timestamp", "metadata")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."messages" ("id", "conversation_id", "role", "content", "timestamp", "metadata", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."messages" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewMessage {
-        const TABLE: &'static str = "\"public\".\"messages\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"conversation_id\"",
-            "\"role\"",
-            "\"content\"",
-            "\"timestamp\"",
-            "\"metadata\"",
-        ];
-        const STAGING: &'static str = "public_messages";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for MessageRepo {
-        type Patch = MessagePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"messages\"",
+            columns: &[
+                "\"id\"",
+                "\"conversation_id\"",
+                "\"role\"",
+                "\"content\"",
+                "\"timestamp\"",
+                "\"metadata\"",
+            ],
+            staging: "public_messages",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.conversation_id);
-            sink.value(&self.role);
-            sink.value(&self.content);
-            sink.or_default(&self.timestamp);
-            sink.or_default(&self.metadata);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.conversation_id);
+            sink.value(&new.role);
+            sink.value(&new.content);
+            sink.or_default(&new.timestamp);
+            sink.or_default(&new.metadata);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.role);
@@ -2835,20 +2832,23 @@ pub mod messages {
             args.column(rows, |r| &r.metadata);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.conversation_id);
+            args.add(&patch.role);
+            args.add(&patch.content);
+            args.patch(&patch.timestamp);
+            args.patch(&patch.metadata);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.conversation_id);
-            args.add(&self.role);
-            args.add(&self.content);
-            args.patch(&self.timestamp);
-            args.patch(&self.metadata);
-        }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "role" = COALESCE($3::character varying(20), "role"), "content" = COALESCE($4::text, "content"), "timestamp" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "timestamp" END, "metadata" = CASE WHEN $7::bool THEN $8::jsonb ELSE "metadata" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "role", "content", "timestamp", "metadata""#;
     }
 }
 #[rustfmt::skip]
@@ -3355,7 +3355,7 @@ pub mod leads {
             Output = Result<Lead, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = COALESCE($2::uuid, "public"."leads"."conversation_id"), "intent" = EXCLUDED."intent", "contact_info" = COALESCE($4::jsonb, "public"."leads"."contact_info"), "status" = COALESCE($5::character varying(50), "public"."leads"."status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."leads"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for LeadRepo {
@@ -3390,6 +3390,12 @@ pub mod leads {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."leads" WHERE ($1::character varying(50)[] IS NULL OR "intent" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "intent" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "intent" < $3::character varying(50)) AND ($4::bool IS NULL OR ("intent" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR "created_at" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR "created_at" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR "created_at" < $11::timestamp with time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at" FROM "public"."leads" WHERE ($1::character varying(50)[] IS NULL OR "intent" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "intent" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "intent" < $3::character varying(50)) AND ($4::bool IS NULL OR ("intent" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR "created_at" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR "created_at" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR "created_at" < $11::timestamp with time zone) AND ($12::bool IS NULL OR ("created_at" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.intent);
+            args.condition(&filter.status);
+            args.condition(&filter.created_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -3421,58 +3427,49 @@ pub mod leads {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for LeadFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.intent);
-            args.condition(&self.status);
-            args.condition(&self.created_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for LeadRepo {
         type New = NewLead;
+        type Patch = LeadPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."intent", COALESCE(u."contact_info", '{}'), COALESCE(u."status", 'new'), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::character varying(50)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."leads" ("id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."leads" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewLead {
-        const TABLE: &'static str = "\"public\".\"leads\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"conversation_id\"",
-            "\"intent\"",
-            "\"contact_info\"",
-            "\"status\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_leads";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for LeadRepo {
-        type Patch = LeadPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewLead {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"leads\"",
+            columns: &[
+                "\"id\"",
+                "\"conversation_id\"",
+                "\"intent\"",
+                "\"contact_info\"",
+                "\"status\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_leads",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.conversation_id);
-            sink.value(&self.intent);
-            sink.or_default(&self.contact_info);
-            sink.or_default(&self.status);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.conversation_id);
+            sink.value(&new.intent);
+            sink.or_default(&new.contact_info);
+            sink.or_default(&new.status);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.intent);
@@ -3482,20 +3479,23 @@ pub mod leads {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&patch.conversation_id);
+            args.add(&patch.intent);
+            args.patch(&patch.contact_info);
+            args.patch(&patch.status);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.patch(&self.conversation_id);
-            args.add(&self.intent);
-            args.patch(&self.contact_info);
-            args.patch(&self.status);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for LeadRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "intent" = COALESCE($4::character varying(50), "intent"), "contact_info" = CASE WHEN $5::bool THEN $6::jsonb ELSE "contact_info" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "intent", "contact_info", "status", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -3904,7 +3904,7 @@ pub mod tenant_configurations {
             Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "config_type" = EXCLUDED."config_type", "config_data" = EXCLUDED."config_data", "created_at" = COALESCE($4::timestamp with time zone, "public"."tenant_configurations"."created_at"), "updated_at" = COALESCE($5::timestamp with time zone, now()) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `config_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_config_type<'a>(
@@ -3916,7 +3916,7 @@ pub mod tenant_configurations {
             Output = Result<TenantConfiguration, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT ("tenant_id", "config_type") DO UPDATE SET "config_data" = EXCLUDED."config_data", "created_at" = COALESCE($4::timestamp with time zone, "public"."tenant_configurations"."created_at"), "updated_at" = COALESCE($5::timestamp with time zone, now()) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantConfigurationRepo {
@@ -3942,6 +3942,10 @@ pub mod tenant_configurations {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenant_configurations" WHERE ($1::character varying(100)[] IS NULL OR "config_type" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "config_type" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "config_type" < $3::character varying(100)) AND ($4::bool IS NULL OR ("config_type" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at" FROM "public"."tenant_configurations" WHERE ($1::character varying(100)[] IS NULL OR "config_type" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR "config_type" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR "config_type" < $3::character varying(100)) AND ($4::bool IS NULL OR ("config_type" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.config_type);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -3970,52 +3974,45 @@ pub mod tenant_configurations {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantConfigurationFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.config_type);
-        }
-    }
     impl ::hubgen_runtime::table::Write for TenantConfigurationRepo {
         type New = NewTenantConfiguration;
+        type Patch = TenantConfigurationPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."config_type", u."config_data", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::jsonb[], $4::timestamp with time zone[], $5::timestamp with time zone[]) AS u("id", "config_type", "config_data", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenant_configurations" ("id", "config_type", "config_data", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."tenant_configurations" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenantConfiguration {
-        const TABLE: &'static str = "\"public\".\"tenant_configurations\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"config_type\"",
-            "\"config_data\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_tenant_configurations";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for TenantConfigurationRepo {
-        type Patch = TenantConfigurationPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenantConfiguration {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenant_configurations\"",
+            columns: &[
+                "\"id\"",
+                "\"config_type\"",
+                "\"config_data\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_tenant_configurations",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.config_type);
-            sink.value(&self.config_data);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.config_type);
+            sink.value(&new.config_data);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.config_type);
             args.column(rows, |r| &r.config_data);
@@ -4023,18 +4020,21 @@ pub mod tenant_configurations {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.config_type);
+            args.add(&patch.config_data);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantConfigurationPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.config_type);
-            args.add(&self.config_data);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for TenantConfigurationRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenant_configurations" SET "config_type" = COALESCE($2::character varying(100), "config_type"), "config_data" = COALESCE($3::jsonb, "config_data"), "created_at" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "config_type", "config_data", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]
@@ -4493,7 +4493,7 @@ pub mod knowledge_bases {
             Output = Result<KnowledgeBase, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "content_type" = EXCLUDED."content_type", "content" = EXCLUDED."content", "version" = COALESCE($4::integer, "public"."knowledge_bases"."version"), "is_active" = COALESCE($5::boolean, "public"."knowledge_bases"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."knowledge_bases"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for KnowledgeBaseRepo {
@@ -4520,6 +4520,11 @@ pub mod knowledge_bases {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."knowledge_bases" WHERE ($1::character varying(50)[] IS NULL OR "content_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "content_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "content_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("content_type" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR "is_active" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR "is_active" >= $6::boolean) AND ($7::boolean IS NULL OR "is_active" < $7::boolean) AND ($8::bool IS NULL OR ("is_active" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at" FROM "public"."knowledge_bases" WHERE ($1::character varying(50)[] IS NULL OR "content_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "content_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "content_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("content_type" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR "is_active" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR "is_active" >= $6::boolean) AND ($7::boolean IS NULL OR "is_active" < $7::boolean) AND ($8::bool IS NULL OR ("is_active" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.content_type);
+            args.condition(&filter.is_active);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -4545,57 +4550,49 @@ pub mod knowledge_bases {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for KnowledgeBaseFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.content_type);
-            args.condition(&self.is_active);
-        }
-    }
     impl ::hubgen_runtime::table::Write for KnowledgeBaseRepo {
         type New = NewKnowledgeBase;
+        type Patch = KnowledgeBasePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."content_type", u."content", COALESCE(u."version", 1), COALESCE(u."is_active", true), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::text[], $4::integer[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "content_type", "content", "version", "is_active", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."knowledge_bases" ("id", "content_type", "content", "version", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."knowledge_bases" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewKnowledgeBase {
-        const TABLE: &'static str = "\"public\".\"knowledge_bases\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"content_type\"",
-            "\"content\"",
-            "\"version\"",
-            "\"is_active\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "public_knowledge_bases";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for KnowledgeBaseRepo {
-        type Patch = KnowledgeBasePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewKnowledgeBase {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"knowledge_bases\"",
+            columns: &[
+                "\"id\"",
+                "\"content_type\"",
+                "\"content\"",
+                "\"version\"",
+                "\"is_active\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "public_knowledge_bases",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.content_type);
-            sink.value(&self.content);
-            sink.or_default(&self.version);
-            sink.or_default(&self.is_active);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.content_type);
+            sink.value(&new.content);
+            sink.or_default(&new.version);
+            sink.or_default(&new.is_active);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.content_type);
             args.column(rows, |r| &r.content);
@@ -4605,20 +4602,23 @@ pub mod knowledge_bases {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.content_type);
+            args.add(&patch.content);
+            args.patch(&patch.version);
+            args.patch(&patch.is_active);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for KnowledgeBasePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.content_type);
-            args.add(&self.content);
-            args.patch(&self.version);
-            args.patch(&self.is_active);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for KnowledgeBaseRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."knowledge_bases" SET "content_type" = COALESCE($2::character varying(50), "content_type"), "content" = COALESCE($3::text, "content"), "version" = CASE WHEN $4::bool THEN $5::integer ELSE "version" END, "is_active" = CASE WHEN $6::bool THEN $7::boolean ELSE "is_active" END, "created_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "content_type", "content", "version", "is_active", "created_at", "updated_at""#;
     }
 }
 #[rustfmt::skip]

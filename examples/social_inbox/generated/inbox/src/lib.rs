@@ -1411,7 +1411,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "tier" = EXCLUDED."tier", "settings" = COALESCE($4::jsonb, "public"."tenants"."settings"), "created_at" = COALESCE($5::timestamp without time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, "public"."tenants"."updated_at"), "active" = COALESCE($7::boolean, "public"."tenants"."active") RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_name<'a>(
@@ -1423,7 +1423,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) ON CONFLICT ("name") DO UPDATE SET "tier" = EXCLUDED."tier", "settings" = COALESCE($4::jsonb, "public"."tenants"."settings"), "created_at" = COALESCE($5::timestamp without time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($6::timestamp without time zone, "public"."tenants"."updated_at"), "active" = COALESCE($7::boolean, "public"."tenants"."active") RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantRepo {
@@ -1442,6 +1442,10 @@ pub mod tenants {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::boolean[] IS NULL OR "active" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR "active" >= $2::boolean) AND ($3::boolean IS NULL OR "active" < $3::boolean) AND ($4::bool IS NULL OR ("active" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "name", "tier", "settings", "created_at", "updated_at", "active" FROM "public"."tenants" WHERE ($1::boolean[] IS NULL OR "active" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR "active" >= $2::boolean) AND ($3::boolean IS NULL OR "active" < $3::boolean) AND ($4::bool IS NULL OR ("active" IS NULL) = $4::bool) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.active);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1465,55 +1469,48 @@ pub mod tenants {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.active);
-        }
-    }
     impl ::hubgen_runtime::table::Write for TenantRepo {
         type New = NewTenant;
+        type Patch = TenantPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."tier", COALESCE(u."settings", '{}'), COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), COALESCE(u."active", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::jsonb[], $5::timestamp without time zone[], $6::timestamp without time zone[], $7::boolean[]) AS u("id", "name", "tier", "settings", "created_at", "updated_at", "active")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("id", "name", "tier", "settings", "created_at", "updated_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."tenants" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
-        const TABLE: &'static str = "\"public\".\"tenants\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"name\"",
-            "\"tier\"",
-            "\"settings\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-            "\"active\"",
-        ];
-        const STAGING: &'static str = "public_tenants";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for TenantRepo {
-        type Patch = TenantPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "tier" = COALESCE($3::character varying(50), "tier"), "settings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "settings" END, "created_at" = CASE WHEN $6::bool THEN $7::timestamp without time zone ELSE "created_at" END, "updated_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "updated_at" END, "active" = CASE WHEN $10::bool THEN $11::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenants\"",
+            columns: &[
+                "\"id\"",
+                "\"name\"",
+                "\"tier\"",
+                "\"settings\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+                "\"active\"",
+            ],
+            staging: "public_tenants",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.name);
-            sink.value(&self.tier);
-            sink.or_default(&self.settings);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
-            sink.or_default(&self.active);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.name);
+            sink.value(&new.tier);
+            sink.or_default(&new.settings);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+            sink.or_default(&new.active);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.tier);
@@ -1523,21 +1520,24 @@ pub mod tenants {
             args.column(rows, |r| &r.active);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.add(&patch.tier);
+            args.patch(&patch.settings);
+            args.patch(&patch.created_at);
+            args.patch(&patch.updated_at);
+            args.patch(&patch.active);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.add(&self.tier);
-            args.patch(&self.settings);
-            args.patch(&self.created_at);
-            args.patch(&self.updated_at);
-            args.patch(&self.active);
-        }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "name" = COALESCE($2::character varying(255), "name"), "tier" = COALESCE($3::character varying(50), "tier"), "settings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "settings" END, "created_at" = CASE WHEN $6::bool THEN $7::timestamp without time zone ELSE "created_at" END, "updated_at" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE "updated_at" END, "active" = CASE WHEN $10::bool THEN $11::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "name", "tier", "settings", "created_at", "updated_at", "active""#;
     }
 }
 #[rustfmt::skip]
@@ -1859,7 +1859,7 @@ pub mod roles {
             Output = Result<Role, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "permissions" = COALESCE($3::jsonb, "public"."roles"."permissions") RETURNING "id", "name", "permissions""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_name<'a>(
@@ -1871,7 +1871,7 @@ pub mod roles {
             Output = Result<Role, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) ON CONFLICT ("name") DO UPDATE SET "permissions" = COALESCE($3::jsonb, "public"."roles"."permissions") RETURNING "id", "name", "permissions""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for RoleRepo {
@@ -1890,6 +1890,11 @@ pub mod roles {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."roles" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "name", "permissions" FROM "public"."roles" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1913,61 +1918,55 @@ pub mod roles {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for RoleFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for RoleRepo {
         type New = NewRole;
+        type Patch = RolePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) RETURNING "id", "name", "permissions""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."roles" ("id", "name", "permissions") SELECT COALESCE(u."id", gen_random_uuid()), u."name", COALESCE(u."permissions", '{}') FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::jsonb[]) AS u("id", "name", "permissions")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."roles" ("id", "name", "permissions") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}'))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."roles" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewRole {
-        const TABLE: &'static str = "\"public\".\"roles\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"name\"",
-            "\"permissions\"",
-        ];
-        const STAGING: &'static str = "public_roles";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for RoleRepo {
-        type Patch = RolePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."roles" SET "name" = COALESCE($2::character varying(50), "name"), "permissions" = CASE WHEN $3::bool THEN $4::jsonb ELSE "permissions" END WHERE "id" = $1::uuid RETURNING "id", "name", "permissions""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewRole {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"roles\"",
+            columns: &["\"id\"", "\"name\"", "\"permissions\""],
+            staging: "public_roles",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.name);
-            sink.or_default(&self.permissions);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.name);
+            sink.or_default(&new.permissions);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.permissions);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.name);
+            args.patch(&patch.permissions);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for RolePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.name);
-            args.patch(&self.permissions);
-        }
+    impl ::hubgen_runtime::table::Update for RoleRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."roles" SET "name" = COALESCE($2::character varying(50), "name"), "permissions" = CASE WHEN $3::bool THEN $4::jsonb ELSE "permissions" END WHERE "id" = $1::uuid RETURNING "id", "name", "permissions""#;
     }
 }
 #[rustfmt::skip]
@@ -2280,7 +2279,7 @@ pub mod platforms {
             Output = Result<Platform, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}')) ON CONFLICT ("name") DO UPDATE SET "display_name" = EXCLUDED."display_name", "config" = COALESCE($3::jsonb, "public"."platforms"."config") RETURNING "name", "display_name", "config""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for PlatformRepo {
@@ -2299,6 +2298,11 @@ pub mod platforms {
         const ORDERS: &'static [&'static str] = &["name asc", "name desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."platforms" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "name", "display_name", "config" FROM "public"."platforms" WHERE true ORDER BY "name""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -2322,61 +2326,55 @@ pub mod platforms {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for PlatformFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for PlatformRepo {
         type New = NewPlatform;
+        type Patch = PlatformPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}')) RETURNING "name", "display_name", "config""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") SELECT u."name", u."display_name", COALESCE(u."config", '{}') FROM UNNEST($1::character varying(50)[], $2::character varying(255)[], $3::jsonb[]) AS u("name", "display_name", "config")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."platforms" ("name", "display_name", "config") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}'))"#;
         const DELETE: &'static str = r#"DELETE FROM "public"."platforms" WHERE "name" = $1::character varying(50)"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewPlatform {
-        const TABLE: &'static str = "\"public\".\"platforms\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"name\"",
-            "\"display_name\"",
-            "\"config\"",
-        ];
-        const STAGING: &'static str = "public_platforms";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for PlatformRepo {
-        type Patch = PlatformPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."platforms" SET "display_name" = COALESCE($2::character varying(255), "display_name"), "config" = CASE WHEN $3::bool THEN $4::jsonb ELSE "config" END WHERE "name" = $1::character varying(50) RETURNING "name", "display_name", "config""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewPlatform {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"platforms\"",
+            columns: &["\"name\"", "\"display_name\"", "\"config\""],
+            staging: "public_platforms",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.value(&self.name);
-            sink.value(&self.display_name);
-            sink.or_default(&self.config);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.value(&new.name);
+            sink.value(&new.display_name);
+            sink.or_default(&new.config);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.display_name);
             args.column(rows, |r| &r.config);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.display_name);
+            args.patch(&patch.config);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for PlatformPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.display_name);
-            args.patch(&self.config);
-        }
+    impl ::hubgen_runtime::table::Update for PlatformRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."platforms" SET "display_name" = COALESCE($2::character varying(255), "display_name"), "config" = CASE WHEN $3::bool THEN $4::jsonb ELSE "config" END WHERE "name" = $1::character varying(50) RETURNING "name", "display_name", "config""#;
     }
 }
 #[rustfmt::skip]
@@ -2865,7 +2863,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "password_hash" = EXCLUDED."password_hash", "role_id" = EXCLUDED."role_id", "last_login" = COALESCE($5::timestamp without time zone, "users"."last_login"), "mfa_enabled" = COALESCE($6::boolean, "users"."mfa_enabled"), "created_at" = COALESCE($7::timestamp without time zone, "users"."created_at") RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_email<'a>(
@@ -2877,7 +2875,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT ("tenant_id", "email") DO UPDATE SET "password_hash" = EXCLUDED."password_hash", "role_id" = EXCLUDED."role_id", "last_login" = COALESCE($5::timestamp without time zone, "users"."last_login"), "mfa_enabled" = COALESCE($6::boolean, "users"."mfa_enabled"), "created_at" = COALESCE($7::timestamp without time zone, "users"."created_at") RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserRepo {
@@ -2904,6 +2902,10 @@ pub mod users {
         const COUNT: &'static str = r#"SELECT count(*) FROM "users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at" FROM "users" WHERE ($1::character varying(255)[] IS NULL OR "email" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "email" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "email" < $3::character varying(255)) AND ($4::bool IS NULL OR ("email" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.email);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -2929,56 +2931,49 @@ pub mod users {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.email);
-        }
-    }
     impl ::hubgen_runtime::table::Write for UserRepo {
         type New = NewUser;
+        type Patch = UserPatch;
         const INSERT: &'static str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", u."password_hash", u."role_id", u."last_login", COALESCE(u."mfa_enabled", false), COALESCE(u."created_at", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::uuid[], $5::timestamp without time zone[], $6::boolean[], $7::timestamp without time zone[]) AS u("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "users" ("id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "users" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUser {
-        const TABLE: &'static str = "\"users\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"email\"",
-            "\"password_hash\"",
-            "\"role_id\"",
-            "\"last_login\"",
-            "\"mfa_enabled\"",
-            "\"created_at\"",
-        ];
-        const STAGING: &'static str = "tenant_template_users";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserRepo {
-        type Patch = UserPatch;
-        const UPDATE: &'static str = r#"UPDATE "users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::text, "password_hash"), "role_id" = COALESCE($4::uuid, "role_id"), "last_login" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "last_login" END, "mfa_enabled" = CASE WHEN $7::bool THEN $8::boolean ELSE "mfa_enabled" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"users\"",
+            columns: &[
+                "\"id\"",
+                "\"email\"",
+                "\"password_hash\"",
+                "\"role_id\"",
+                "\"last_login\"",
+                "\"mfa_enabled\"",
+                "\"created_at\"",
+            ],
+            staging: "tenant_template_users",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.email);
-            sink.value(&self.password_hash);
-            sink.value(&self.role_id);
-            sink.value(&self.last_login);
-            sink.or_default(&self.mfa_enabled);
-            sink.or_default(&self.created_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.email);
+            sink.value(&new.password_hash);
+            sink.value(&new.role_id);
+            sink.value(&new.last_login);
+            sink.or_default(&new.mfa_enabled);
+            sink.or_default(&new.created_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
             args.column(rows, |r| &r.password_hash);
@@ -2988,21 +2983,24 @@ pub mod users {
             args.column(rows, |r| &r.created_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.email);
+            args.add(&patch.password_hash);
+            args.add(patch.role_id);
+            args.patch(&patch.last_login);
+            args.patch(&patch.mfa_enabled);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.email);
-            args.add(&self.password_hash);
-            args.add(self.role_id);
-            args.patch(&self.last_login);
-            args.patch(&self.mfa_enabled);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        const UPDATE: &'static str = r#"UPDATE "users" SET "email" = COALESCE($2::character varying(255), "email"), "password_hash" = COALESCE($3::text, "password_hash"), "role_id" = COALESCE($4::uuid, "role_id"), "last_login" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "last_login" END, "mfa_enabled" = CASE WHEN $7::bool THEN $8::boolean ELSE "mfa_enabled" END, "created_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "created_at" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "password_hash", "role_id", "last_login", "mfa_enabled", "created_at""#;
     }
 }
 #[rustfmt::skip]
@@ -3456,7 +3454,7 @@ pub mod api_keys {
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "key_hash" = EXCLUDED."key_hash", "name" = EXCLUDED."name", "expires_at" = COALESCE($5::timestamp without time zone, "api_keys"."expires_at"), "active" = COALESCE($6::boolean, "api_keys"."active") RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_key_hash<'a>(
@@ -3468,7 +3466,7 @@ pub mod api_keys {
             Output = Result<ApiKey, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT ("key_hash") DO UPDATE SET "user_id" = EXCLUDED."user_id", "name" = EXCLUDED."name", "expires_at" = COALESCE($5::timestamp without time zone, "api_keys"."expires_at"), "active" = COALESCE($6::boolean, "api_keys"."active") RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ApiKeyRepo {
@@ -3495,6 +3493,10 @@ pub mod api_keys {
         const COUNT: &'static str = r#"SELECT count(*) FROM "api_keys" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "user_id", "key_hash", "name", "expires_at", "active" FROM "api_keys" WHERE ($1::uuid[] IS NULL OR "user_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "user_id" >= $2::uuid) AND ($3::uuid IS NULL OR "user_id" < $3::uuid) AND ($4::bool IS NULL OR ("user_id" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.user_id);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -3520,53 +3522,46 @@ pub mod api_keys {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.user_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for ApiKeyRepo {
         type New = NewApiKey;
+        type Patch = ApiKeyPatch;
         const INSERT: &'static str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."key_hash", u."name", u."expires_at", COALESCE(u."active", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::timestamp without time zone[], $6::boolean[]) AS u("id", "user_id", "key_hash", "name", "expires_at", "active")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "api_keys" ("id", "user_id", "key_hash", "name", "expires_at", "active") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true))"#;
         const DELETE: &'static str = r#"DELETE FROM "api_keys" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
-        const TABLE: &'static str = "\"api_keys\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"user_id\"",
-            "\"key_hash\"",
-            "\"name\"",
-            "\"expires_at\"",
-            "\"active\"",
-        ];
-        const STAGING: &'static str = "tenant_template_api_keys";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for ApiKeyRepo {
-        type Patch = ApiKeyPatch;
-        const UPDATE: &'static str = r#"UPDATE "api_keys" SET "user_id" = COALESCE($2::uuid, "user_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "expires_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "expires_at" END, "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewApiKey {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"api_keys\"",
+            columns: &[
+                "\"id\"",
+                "\"user_id\"",
+                "\"key_hash\"",
+                "\"name\"",
+                "\"expires_at\"",
+                "\"active\"",
+            ],
+            staging: "tenant_template_api_keys",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.user_id);
-            sink.value(&self.key_hash);
-            sink.value(&self.name);
-            sink.value(&self.expires_at);
-            sink.or_default(&self.active);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.user_id);
+            sink.value(&new.key_hash);
+            sink.value(&new.name);
+            sink.value(&new.expires_at);
+            sink.or_default(&new.active);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
             args.column(rows, |r| &r.key_hash);
@@ -3575,20 +3570,23 @@ pub mod api_keys {
             args.column(rows, |r| &r.active);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.user_id);
+            args.add(&patch.key_hash);
+            args.add(&patch.name);
+            args.patch(&patch.expires_at);
+            args.add(patch.active);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.user_id);
-            args.add(&self.key_hash);
-            args.add(&self.name);
-            args.patch(&self.expires_at);
-            args.add(self.active);
-        }
+    impl ::hubgen_runtime::table::Update for ApiKeyRepo {
+        const UPDATE: &'static str = r#"UPDATE "api_keys" SET "user_id" = COALESCE($2::uuid, "user_id"), "key_hash" = COALESCE($3::character varying(255), "key_hash"), "name" = COALESCE($4::character varying(100), "name"), "expires_at" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE "expires_at" END, "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "user_id", "key_hash", "name", "expires_at", "active""#;
     }
 }
 #[rustfmt::skip]
@@ -4195,7 +4193,7 @@ pub mod social_accounts {
             Output = Result<SocialAccount, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT ("id") DO UPDATE SET "platform" = EXCLUDED."platform", "account_id" = EXCLUDED."account_id", "account_name" = COALESCE($4::character varying(255), "social_accounts"."account_name"), "access_token_encrypted" = EXCLUDED."access_token_encrypted", "refresh_token_encrypted" = COALESCE($6::bytea, "social_accounts"."refresh_token_encrypted"), "token_expires_at" = COALESCE($7::timestamp without time zone, "social_accounts"."token_expires_at"), "metadata" = COALESCE($8::jsonb, "social_accounts"."metadata"), "connected_at" = COALESCE($9::timestamp without time zone, "social_accounts"."connected_at"), "active" = COALESCE($10::boolean, "social_accounts"."active") RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform`, `account_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_tenant_id_and_platform_and_account_id<'a>(
@@ -4207,7 +4205,7 @@ pub mod social_accounts {
             Output = Result<SocialAccount, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT ("tenant_id", "platform", "account_id") DO UPDATE SET "account_name" = COALESCE($4::character varying(255), "social_accounts"."account_name"), "access_token_encrypted" = EXCLUDED."access_token_encrypted", "refresh_token_encrypted" = COALESCE($6::bytea, "social_accounts"."refresh_token_encrypted"), "token_expires_at" = COALESCE($7::timestamp without time zone, "social_accounts"."token_expires_at"), "metadata" = COALESCE($8::jsonb, "social_accounts"."metadata"), "connected_at" = COALESCE($9::timestamp without time zone, "social_accounts"."connected_at"), "active" = COALESCE($10::boolean, "social_accounts"."active") RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for SocialAccountRepo {
@@ -4234,6 +4232,10 @@ pub mod social_accounts {
         const COUNT: &'static str = r#"SELECT count(*) FROM "social_accounts" WHERE ($1::character varying(50)[] IS NULL OR "platform" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "platform" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "platform" < $3::character varying(50)) AND ($4::bool IS NULL OR ("platform" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active" FROM "social_accounts" WHERE ($1::character varying(50)[] IS NULL OR "platform" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "platform" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "platform" < $3::character varying(50)) AND ($4::bool IS NULL OR ("platform" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.platform);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -4259,62 +4261,55 @@ pub mod social_accounts {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for SocialAccountFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.platform);
-        }
-    }
     impl ::hubgen_runtime::table::Write for SocialAccountRepo {
         type New = NewSocialAccount;
+        type Patch = SocialAccountPatch;
         const INSERT: &'static str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."platform", u."account_id", u."account_name", u."access_token_encrypted", u."refresh_token_encrypted", u."token_expires_at", COALESCE(u."metadata", '{}'), COALESCE(u."connected_at", NOW()), COALESCE(u."active", true), $11::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::character varying(255)[], $5::bytea[], $6::bytea[], $7::timestamp without time zone[], $8::jsonb[], $9::timestamp without time zone[], $10::boolean[]) AS u("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "social_accounts" ("id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "social_accounts" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewSocialAccount {
-        const TABLE: &'static str = "\"social_accounts\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"platform\"",
-            "\"account_id\"",
-            "\"account_name\"",
-            "\"access_token_encrypted\"",
-            "\"refresh_token_encrypted\"",
-            "\"token_expires_at\"",
-            "\"metadata\"",
-            "\"connected_at\"",
-            "\"active\"",
-        ];
-        const STAGING: &'static str = "tenant_template_social_accounts";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for SocialAccountRepo {
-        type Patch = SocialAccountPatch;
-        const UPDATE: &'static str = r#"UPDATE "social_accounts" SET "platform" = COALESCE($2::character varying(50), "platform"), "account_id" = COALESCE($3::character varying(255), "account_id"), "account_name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "account_name" END, "access_token_encrypted" = COALESCE($6::bytea, "access_token_encrypted"), "refresh_token_encrypted" = CASE WHEN $7::bool THEN $8::bytea ELSE "refresh_token_encrypted" END, "token_expires_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "token_expires_at" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "connected_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "connected_at" END, "active" = CASE WHEN $15::bool THEN $16::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewSocialAccount {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"social_accounts\"",
+            columns: &[
+                "\"id\"",
+                "\"platform\"",
+                "\"account_id\"",
+                "\"account_name\"",
+                "\"access_token_encrypted\"",
+                "\"refresh_token_encrypted\"",
+                "\"token_expires_at\"",
+                "\"metadata\"",
+                "\"connected_at\"",
+                "\"active\"",
+            ],
+            staging: "tenant_template_social_accounts",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.platform);
-            sink.value(&self.account_id);
-            sink.value(&self.account_name);
-            sink.value(&self.access_token_encrypted);
-            sink.value(&self.refresh_token_encrypted);
-            sink.value(&self.token_expires_at);
-            sink.or_default(&self.metadata);
-            sink.or_default(&self.connected_at);
-            sink.or_default(&self.active);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.platform);
+            sink.value(&new.account_id);
+            sink.value(&new.account_name);
+            sink.value(&new.access_token_encrypted);
+            sink.value(&new.refresh_token_encrypted);
+            sink.value(&new.token_expires_at);
+            sink.or_default(&new.metadata);
+            sink.or_default(&new.connected_at);
+            sink.or_default(&new.active);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.platform);
             args.column(rows, |r| &r.account_id);
@@ -4327,24 +4322,27 @@ pub mod social_accounts {
             args.column(rows, |r| &r.active);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.platform);
+            args.add(&patch.account_id);
+            args.patch(&patch.account_name);
+            args.add(&patch.access_token_encrypted);
+            args.patch(&patch.refresh_token_encrypted);
+            args.patch(&patch.token_expires_at);
+            args.patch(&patch.metadata);
+            args.patch(&patch.connected_at);
+            args.patch(&patch.active);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for SocialAccountPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.platform);
-            args.add(&self.account_id);
-            args.patch(&self.account_name);
-            args.add(&self.access_token_encrypted);
-            args.patch(&self.refresh_token_encrypted);
-            args.patch(&self.token_expires_at);
-            args.patch(&self.metadata);
-            args.patch(&self.connected_at);
-            args.patch(&self.active);
-        }
+    impl ::hubgen_runtime::table::Update for SocialAccountRepo {
+        const UPDATE: &'static str = r#"UPDATE "social_accounts" SET "platform" = COALESCE($2::character varying(50), "platform"), "account_id" = COALESCE($3::character varying(255), "account_id"), "account_name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "account_name" END, "access_token_encrypted" = COALESCE($6::bytea, "access_token_encrypted"), "refresh_token_encrypted" = CASE WHEN $7::bool THEN $8::bytea ELSE "refresh_token_encrypted" END, "token_expires_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "token_expires_at" END, "metadata" = CASE WHEN $11::bool THEN $12::jsonb ELSE "metadata" END, "connected_at" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE "connected_at" END, "active" = CASE WHEN $15::bool THEN $16::boolean ELSE "active" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "platform", "account_id", "account_name", "access_token_encrypted", "refresh_token_encrypted", "token_expires_at", "metadata", "connected_at", "active""#;
     }
 }
 #[rustfmt::skip]
@@ -4913,7 +4911,7 @@ pub mod conversations {
             Output = Result<Conversation, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "social_account_id" = EXCLUDED."social_account_id", "platform_conversation_id" = EXCLUDED."platform_conversation_id", "participant_id" = EXCLUDED."participant_id", "participant_name" = COALESCE($5::character varying(255), "conversations"."participant_name"), "status" = COALESCE($6::character varying(50), "conversations"."status"), "started_at" = COALESCE($7::timestamp without time zone, "conversations"."started_at"), "last_message_at" = COALESCE($8::timestamp without time zone, "conversations"."last_message_at"), "message_count" = COALESCE($9::integer, "conversations"."message_count") RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `social_account_id`, `platform_conversation_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_social_account_id_and_platform_conversation_id<'a>(
@@ -4925,7 +4923,7 @@ pub mod conversations {
             Output = Result<Conversation, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT ("social_account_id", "platform_conversation_id") DO UPDATE SET "participant_id" = EXCLUDED."participant_id", "participant_name" = COALESCE($5::character varying(255), "conversations"."participant_name"), "status" = COALESCE($6::character varying(50), "conversations"."status"), "started_at" = COALESCE($7::timestamp without time zone, "conversations"."started_at"), "last_message_at" = COALESCE($8::timestamp without time zone, "conversations"."last_message_at"), "message_count" = COALESCE($9::integer, "conversations"."message_count") RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ConversationRepo {
@@ -4956,6 +4954,11 @@ pub mod conversations {
         const COUNT: &'static str = r#"SELECT count(*) FROM "conversations" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "last_message_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "last_message_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("last_message_at" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count" FROM "conversations" WHERE ($1::character varying(50)[] IS NULL OR "status" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "status" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "status" < $3::character varying(50)) AND ($4::bool IS NULL OR ("status" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "last_message_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "last_message_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "last_message_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("last_message_at" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.status);
+            args.condition(&filter.last_message_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -4984,61 +4987,53 @@ pub mod conversations {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ConversationFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.status);
-            args.condition(&self.last_message_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for ConversationRepo {
         type New = NewConversation;
+        type Patch = ConversationPatch;
         const INSERT: &'static str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."social_account_id", u."platform_conversation_id", u."participant_id", u."participant_name", COALESCE(u."status", 'active'), COALESCE(u."started_at", NOW()), COALESCE(u."last_message_at", NOW()), COALESCE(u."message_count", 0), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[]) AS u("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "conversations" ("id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "conversations" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewConversation {
-        const TABLE: &'static str = "\"conversations\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"social_account_id\"",
-            "\"platform_conversation_id\"",
-            "\"participant_id\"",
-            "\"participant_name\"",
-            "\"status\"",
-            "\"started_at\"",
-            "\"last_message_at\"",
-            "\"message_count\"",
-        ];
-        const STAGING: &'static str = "tenant_template_conversations";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for ConversationRepo {
-        type Patch = ConversationPatch;
-        const UPDATE: &'static str = r#"UPDATE "conversations" SET "social_account_id" = COALESCE($2::uuid, "social_account_id"), "platform_conversation_id" = COALESCE($3::character varying(255), "platform_conversation_id"), "participant_id" = COALESCE($4::character varying(255), "participant_id"), "participant_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "participant_name" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "started_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "started_at" END, "last_message_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "last_message_at" END, "message_count" = CASE WHEN $13::bool THEN $14::integer ELSE "message_count" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewConversation {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"conversations\"",
+            columns: &[
+                "\"id\"",
+                "\"social_account_id\"",
+                "\"platform_conversation_id\"",
+                "\"participant_id\"",
+                "\"participant_name\"",
+                "\"status\"",
+                "\"started_at\"",
+                "\"last_message_at\"",
+                "\"message_count\"",
+            ],
+            staging: "tenant_template_conversations",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.social_account_id);
-            sink.value(&self.platform_conversation_id);
-            sink.value(&self.participant_id);
-            sink.value(&self.participant_name);
-            sink.or_default(&self.status);
-            sink.or_default(&self.started_at);
-            sink.or_default(&self.last_message_at);
-            sink.or_default(&self.message_count);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.social_account_id);
+            sink.value(&new.platform_conversation_id);
+            sink.value(&new.participant_id);
+            sink.value(&new.participant_name);
+            sink.or_default(&new.status);
+            sink.or_default(&new.started_at);
+            sink.or_default(&new.last_message_at);
+            sink.or_default(&new.message_count);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.social_account_id);
             args.column(rows, |r| &r.platform_conversation_id);
@@ -5050,23 +5045,26 @@ pub mod conversations {
             args.column(rows, |r| &r.message_count);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.social_account_id);
+            args.add(&patch.platform_conversation_id);
+            args.add(&patch.participant_id);
+            args.patch(&patch.participant_name);
+            args.patch(&patch.status);
+            args.patch(&patch.started_at);
+            args.patch(&patch.last_message_at);
+            args.patch(&patch.message_count);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.social_account_id);
-            args.add(&self.platform_conversation_id);
-            args.add(&self.participant_id);
-            args.patch(&self.participant_name);
-            args.patch(&self.status);
-            args.patch(&self.started_at);
-            args.patch(&self.last_message_at);
-            args.patch(&self.message_count);
-        }
+    impl ::hubgen_runtime::table::Update for ConversationRepo {
+        const UPDATE: &'static str = r#"UPDATE "conversations" SET "social_account_id" = COALESCE($2::uuid, "social_account_id"), "platform_conversation_id" = COALESCE($3::character varying(255), "platform_conversation_id"), "participant_id" = COALESCE($4::character varying(255), "participant_id"), "participant_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "participant_name" END, "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "started_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "started_at" END, "last_message_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "last_message_at" END, "message_count" = CASE WHEN $13::bool THEN $14::integer ELSE "message_count" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "social_account_id", "platform_conversation_id", "participant_id", "participant_name", "status", "started_at", "last_message_at", "message_count""#;
     }
 }
 #[rustfmt::skip]
@@ -5579,7 +5577,7 @@ pub mod messages {
             Output = Result<Message, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) ON CONFLICT ("id", "received_at") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "platform_message_id" = EXCLUDED."platform_message_id", "direction" = EXCLUDED."direction", "content" = EXCLUDED."content", "sender_id" = COALESCE($6::character varying(255), "messages"."sender_id"), "metadata" = COALESCE($8::jsonb, "messages"."metadata") RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for MessageRepo {
@@ -5609,6 +5607,11 @@ pub mod messages {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "platform_message_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "platform_message_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "platform_message_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("platform_message_id" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata" FROM "messages" WHERE ($1::uuid[] IS NULL OR "conversation_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "conversation_id" >= $2::uuid) AND ($3::uuid IS NULL OR "conversation_id" < $3::uuid) AND ($4::bool IS NULL OR ("conversation_id" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR "platform_message_id" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR "platform_message_id" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR "platform_message_id" < $7::character varying(255)) AND ($8::bool IS NULL OR ("platform_message_id" IS NULL) = $8::bool) ORDER BY "id", "received_at""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.conversation_id);
+            args.condition(&filter.platform_message_id);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key.0);
@@ -5648,58 +5651,50 @@ pub mod messages {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for MessageFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.conversation_id);
-            args.condition(&self.platform_message_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for MessageRepo {
         type New = NewMessage;
+        type Patch = MessagePatch;
         const INSERT: &'static str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."platform_message_id", u."direction", u."content", u."sender_id", COALESCE(u."received_at", NOW()), COALESCE(u."metadata", '{}') FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(20)[], $5::text[], $6::character varying(255)[], $7::timestamp without time zone[], $8::jsonb[]) AS u("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "messages" ("id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}'))"#;
         const DELETE: &'static str = r#"DELETE FROM "messages" WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewMessage {
-        const TABLE: &'static str = "\"messages\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"conversation_id\"",
-            "\"platform_message_id\"",
-            "\"direction\"",
-            "\"content\"",
-            "\"sender_id\"",
-            "\"received_at\"",
-            "\"metadata\"",
-        ];
-        const STAGING: &'static str = "tenant_template_messages";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for MessageRepo {
-        type Patch = MessagePatch;
-        const UPDATE: &'static str = r#"UPDATE "messages" SET "conversation_id" = COALESCE($3::uuid, "conversation_id"), "platform_message_id" = COALESCE($4::character varying(255), "platform_message_id"), "direction" = COALESCE($5::character varying(20), "direction"), "content" = COALESCE($6::text, "content"), "sender_id" = CASE WHEN $7::bool THEN $8::character varying(255) ELSE "sender_id" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"messages\"",
+            columns: &[
+                "\"id\"",
+                "\"conversation_id\"",
+                "\"platform_message_id\"",
+                "\"direction\"",
+                "\"content\"",
+                "\"sender_id\"",
+                "\"received_at\"",
+                "\"metadata\"",
+            ],
+            staging: "tenant_template_messages",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.conversation_id);
-            sink.value(&self.platform_message_id);
-            sink.value(&self.direction);
-            sink.value(&self.content);
-            sink.value(&self.sender_id);
-            sink.or_default(&self.received_at);
-            sink.or_default(&self.metadata);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.conversation_id);
+            sink.value(&new.platform_message_id);
+            sink.value(&new.direction);
+            sink.value(&new.content);
+            sink.value(&new.sender_id);
+            sink.or_default(&new.received_at);
+            sink.or_default(&new.metadata);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.platform_message_id);
@@ -5710,21 +5705,24 @@ pub mod messages {
             args.column(rows, |r| &r.metadata);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.conversation_id);
+            args.add(&patch.platform_message_id);
+            args.add(&patch.direction);
+            args.add(&patch.content);
+            args.patch(&patch.sender_id);
+            args.patch(&patch.metadata);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.conversation_id);
-            args.add(&self.platform_message_id);
-            args.add(&self.direction);
-            args.add(&self.content);
-            args.patch(&self.sender_id);
-            args.patch(&self.metadata);
-        }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        const UPDATE: &'static str = r#"UPDATE "messages" SET "conversation_id" = COALESCE($3::uuid, "conversation_id"), "platform_message_id" = COALESCE($4::character varying(255), "platform_message_id"), "direction" = COALESCE($5::character varying(20), "direction"), "content" = COALESCE($6::text, "content"), "sender_id" = CASE WHEN $7::bool THEN $8::character varying(255) ELSE "sender_id" END, "metadata" = CASE WHEN $9::bool THEN $10::jsonb ELSE "metadata" END WHERE "id" = $1::uuid AND "received_at" = $2::timestamp without time zone RETURNING "id", "conversation_id", "platform_message_id", "direction", "content", "sender_id", "received_at", "metadata""#;
     }
 }
 #[rustfmt::skip]
@@ -6205,7 +6203,7 @@ pub mod replies {
             Output = Result<Reply, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) ON CONFLICT ("id") DO UPDATE SET "message_id" = EXCLUDED."message_id", "content" = EXCLUDED."content", "status" = COALESCE($4::character varying(20), "replies"."status"), "confidence" = COALESCE($5::double precision, "replies"."confidence"), "generated_at" = COALESCE($6::timestamp without time zone, "replies"."generated_at"), "sent_at" = COALESCE($7::timestamp without time zone, "replies"."sent_at"), "error_message" = COALESCE($8::text, "replies"."error_message") RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for ReplyRepo {
@@ -6236,6 +6234,11 @@ pub mod replies {
         const COUNT: &'static str = r#"SELECT count(*) FROM "replies" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "generated_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "generated_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "generated_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("generated_at" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message" FROM "replies" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR "generated_at" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR "generated_at" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR "generated_at" < $7::timestamp without time zone) AND ($8::bool IS NULL OR ("generated_at" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.message_id);
+            args.condition(&filter.generated_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -6264,58 +6267,50 @@ pub mod replies {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for ReplyFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.message_id);
-            args.condition(&self.generated_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for ReplyRepo {
         type New = NewReply;
+        type Patch = ReplyPatch;
         const INSERT: &'static str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") SELECT COALESCE(u."id", gen_random_uuid()), u."message_id", u."content", COALESCE(u."status", 'pending'), u."confidence", COALESCE(u."generated_at", NOW()), u."sent_at", u."error_message" FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::character varying(20)[], $5::double precision[], $6::timestamp without time zone[], $7::timestamp without time zone[], $8::text[]) AS u("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "replies" ("id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text)"#;
         const DELETE: &'static str = r#"DELETE FROM "replies" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewReply {
-        const TABLE: &'static str = "\"replies\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"message_id\"",
-            "\"content\"",
-            "\"status\"",
-            "\"confidence\"",
-            "\"generated_at\"",
-            "\"sent_at\"",
-            "\"error_message\"",
-        ];
-        const STAGING: &'static str = "tenant_template_replies";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for ReplyRepo {
-        type Patch = ReplyPatch;
-        const UPDATE: &'static str = r#"UPDATE "replies" SET "message_id" = COALESCE($2::uuid, "message_id"), "content" = COALESCE($3::text, "content"), "status" = COALESCE($4::character varying(20), "status"), "confidence" = CASE WHEN $5::bool THEN $6::double precision ELSE "confidence" END, "generated_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "generated_at" END, "sent_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "sent_at" END, "error_message" = CASE WHEN $11::bool THEN $12::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewReply {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"replies\"",
+            columns: &[
+                "\"id\"",
+                "\"message_id\"",
+                "\"content\"",
+                "\"status\"",
+                "\"confidence\"",
+                "\"generated_at\"",
+                "\"sent_at\"",
+                "\"error_message\"",
+            ],
+            staging: "tenant_template_replies",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.message_id);
-            sink.value(&self.content);
-            sink.or_default(&self.status);
-            sink.value(&self.confidence);
-            sink.or_default(&self.generated_at);
-            sink.value(&self.sent_at);
-            sink.value(&self.error_message);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.message_id);
+            sink.value(&new.content);
+            sink.or_default(&new.status);
+            sink.value(&new.confidence);
+            sink.or_default(&new.generated_at);
+            sink.value(&new.sent_at);
+            sink.value(&new.error_message);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.message_id);
             args.column(rows, |r| &r.content);
@@ -6326,22 +6321,25 @@ pub mod replies {
             args.column(rows, |r| &r.error_message);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.message_id);
+            args.add(&patch.content);
+            args.add(&patch.status);
+            args.patch(&patch.confidence);
+            args.patch(&patch.generated_at);
+            args.patch(&patch.sent_at);
+            args.patch(&patch.error_message);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for ReplyPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.message_id);
-            args.add(&self.content);
-            args.add(&self.status);
-            args.patch(&self.confidence);
-            args.patch(&self.generated_at);
-            args.patch(&self.sent_at);
-            args.patch(&self.error_message);
-        }
+    impl ::hubgen_runtime::table::Update for ReplyRepo {
+        const UPDATE: &'static str = r#"UPDATE "replies" SET "message_id" = COALESCE($2::uuid, "message_id"), "content" = COALESCE($3::text, "content"), "status" = COALESCE($4::character varying(20), "status"), "confidence" = CASE WHEN $5::bool THEN $6::double precision ELSE "confidence" END, "generated_at" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE "generated_at" END, "sent_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "sent_at" END, "error_message" = CASE WHEN $11::bool THEN $12::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "content", "status", "confidence", "generated_at", "sent_at", "error_message""#;
     }
 }
 #[rustfmt::skip]
@@ -6948,7 +6946,7 @@ pub mod leads {
             Output = Result<Lead, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = COALESCE($2::uuid, "leads"."conversation_id"), "name" = COALESCE($3::character varying(255), "leads"."name"), "email" = COALESCE($4::character varying(255), "leads"."email"), "phone" = COALESCE($5::character varying(50), "leads"."phone"), "company" = COALESCE($6::character varying(255), "leads"."company"), "score" = COALESCE($7::character varying(20), "leads"."score"), "status" = COALESCE($8::character varying(50), "leads"."status"), "notes" = COALESCE($9::text, "leads"."notes"), "created_at" = COALESCE($10::timestamp without time zone, "leads"."created_at"), "updated_at" = COALESCE($11::timestamp without time zone, now()) RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for LeadRepo {
@@ -6979,6 +6977,12 @@ pub mod leads {
         const COUNT: &'static str = r#"SELECT count(*) FROM "leads" WHERE ($1::character varying(20)[] IS NULL OR "score" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR "score" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR "score" < $3::character varying(20)) AND ($4::bool IS NULL OR ("score" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "email" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "email" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "email" < $11::character varying(255)) AND ($12::bool IS NULL OR ("email" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector" FROM "leads" WHERE ($1::character varying(20)[] IS NULL OR "score" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR "score" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR "score" < $3::character varying(20)) AND ($4::bool IS NULL OR ("score" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR "email" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR "email" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR "email" < $11::character varying(255)) AND ($12::bool IS NULL OR ("email" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.score);
+            args.condition(&filter.status);
+            args.condition(&filter.email);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -7007,66 +7011,57 @@ pub mod leads {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for LeadFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.score);
-            args.condition(&self.status);
-            args.condition(&self.email);
-        }
-    }
     impl ::hubgen_runtime::table::Write for LeadRepo {
         type New = NewLead;
+        type Patch = LeadPatch;
         const INSERT: &'static str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."name", u."email", u."phone", u."company", u."score", COALESCE(u."status", 'new'), u."notes", COALESCE(u."created_at", NOW()), COALESCE(u."updated_at", NOW()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(20)[], $8::character varying(50)[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "leads" ("id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "leads" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewLead {
-        const TABLE: &'static str = "\"leads\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"conversation_id\"",
-            "\"name\"",
-            "\"email\"",
-            "\"phone\"",
-            "\"company\"",
-            "\"score\"",
-            "\"status\"",
-            "\"notes\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-        ];
-        const STAGING: &'static str = "tenant_template_leads";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for LeadRepo {
-        type Patch = LeadPatch;
-        const UPDATE: &'static str = r#"UPDATE "leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "name" END, "email" = CASE WHEN $6::bool THEN $7::character varying(255) ELSE "email" END, "phone" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "phone" END, "company" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "company" END, "score" = CASE WHEN $12::bool THEN $13::character varying(20) ELSE "score" END, "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "notes" = CASE WHEN $16::bool THEN $17::text ELSE "notes" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewLead {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"leads\"",
+            columns: &[
+                "\"id\"",
+                "\"conversation_id\"",
+                "\"name\"",
+                "\"email\"",
+                "\"phone\"",
+                "\"company\"",
+                "\"score\"",
+                "\"status\"",
+                "\"notes\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+            ],
+            staging: "tenant_template_leads",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.conversation_id);
-            sink.value(&self.name);
-            sink.value(&self.email);
-            sink.value(&self.phone);
-            sink.value(&self.company);
-            sink.value(&self.score);
-            sink.or_default(&self.status);
-            sink.value(&self.notes);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.conversation_id);
+            sink.value(&new.name);
+            sink.value(&new.email);
+            sink.value(&new.phone);
+            sink.value(&new.company);
+            sink.value(&new.score);
+            sink.or_default(&new.status);
+            sink.value(&new.notes);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
             args.column(rows, |r| &r.name);
@@ -7080,24 +7075,27 @@ pub mod leads {
             args.column(rows, |r| &r.updated_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&patch.conversation_id);
+            args.patch(&patch.name);
+            args.patch(&patch.email);
+            args.patch(&patch.phone);
+            args.patch(&patch.company);
+            args.patch(&patch.score);
+            args.patch(&patch.status);
+            args.patch(&patch.notes);
+            args.patch(&patch.created_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.patch(&self.conversation_id);
-            args.patch(&self.name);
-            args.patch(&self.email);
-            args.patch(&self.phone);
-            args.patch(&self.company);
-            args.patch(&self.score);
-            args.patch(&self.status);
-            args.patch(&self.notes);
-            args.patch(&self.created_at);
-        }
+    impl ::hubgen_runtime::table::Update for LeadRepo {
+        const UPDATE: &'static str = r#"UPDATE "leads" SET "conversation_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "conversation_id" END, "name" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "name" END, "email" = CASE WHEN $6::bool THEN $7::character varying(255) ELSE "email" END, "phone" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE "phone" END, "company" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE "company" END, "score" = CASE WHEN $12::bool THEN $13::character varying(20) ELSE "score" END, "status" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "status" END, "notes" = CASE WHEN $16::bool THEN $17::text ELSE "notes" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "name", "email", "phone", "company", "score", "status", "notes", "created_at", "updated_at", "search_vector"::text AS "search_vector""#;
     }
 }
 #[rustfmt::skip]
@@ -7544,7 +7542,7 @@ pub mod lead_scores {
             Output = Result<LeadScore, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) ON CONFLICT ("id") DO UPDATE SET "lead_id" = EXCLUDED."lead_id", "score" = EXCLUDED."score", "score_value" = EXCLUDED."score_value", "signals" = COALESCE($5::jsonb, "lead_scores"."signals"), "reasoning" = COALESCE($6::text, "lead_scores"."reasoning"), "scored_at" = COALESCE($7::timestamp without time zone, "lead_scores"."scored_at") RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for LeadScoreRepo {
@@ -7571,6 +7569,10 @@ pub mod lead_scores {
         const COUNT: &'static str = r#"SELECT count(*) FROM "lead_scores" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at" FROM "lead_scores" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.lead_id);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -7596,55 +7598,48 @@ pub mod lead_scores {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for LeadScoreFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.lead_id);
-        }
-    }
     impl ::hubgen_runtime::table::Write for LeadScoreRepo {
         type New = NewLeadScore;
+        type Patch = LeadScorePatch;
         const INSERT: &'static str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") SELECT COALESCE(u."id", gen_random_uuid()), u."lead_id", u."score", u."score_value", COALESCE(u."signals", '{}'), u."reasoning", COALESCE(u."scored_at", NOW()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::integer[], $5::jsonb[], $6::text[], $7::timestamp without time zone[]) AS u("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "lead_scores" ("id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW()))"#;
         const DELETE: &'static str = r#"DELETE FROM "lead_scores" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewLeadScore {
-        const TABLE: &'static str = "\"lead_scores\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"lead_id\"",
-            "\"score\"",
-            "\"score_value\"",
-            "\"signals\"",
-            "\"reasoning\"",
-            "\"scored_at\"",
-        ];
-        const STAGING: &'static str = "tenant_template_lead_scores";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for LeadScoreRepo {
-        type Patch = LeadScorePatch;
-        const UPDATE: &'static str = r#"UPDATE "lead_scores" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "score" = COALESCE($3::character varying(20), "score"), "score_value" = COALESCE($4::integer, "score_value"), "signals" = CASE WHEN $5::bool THEN $6::jsonb ELSE "signals" END, "reasoning" = CASE WHEN $7::bool THEN $8::text ELSE "reasoning" END, "scored_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "scored_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewLeadScore {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"lead_scores\"",
+            columns: &[
+                "\"id\"",
+                "\"lead_id\"",
+                "\"score\"",
+                "\"score_value\"",
+                "\"signals\"",
+                "\"reasoning\"",
+                "\"scored_at\"",
+            ],
+            staging: "tenant_template_lead_scores",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.lead_id);
-            sink.value(&self.score);
-            sink.value(&self.score_value);
-            sink.or_default(&self.signals);
-            sink.value(&self.reasoning);
-            sink.or_default(&self.scored_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.lead_id);
+            sink.value(&new.score);
+            sink.value(&new.score_value);
+            sink.or_default(&new.signals);
+            sink.value(&new.reasoning);
+            sink.or_default(&new.scored_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.lead_id);
             args.column(rows, |r| &r.score);
@@ -7654,21 +7649,24 @@ pub mod lead_scores {
             args.column(rows, |r| &r.scored_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.lead_id);
+            args.add(&patch.score);
+            args.add(patch.score_value);
+            args.patch(&patch.signals);
+            args.patch(&patch.reasoning);
+            args.patch(&patch.scored_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for LeadScorePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.lead_id);
-            args.add(&self.score);
-            args.add(self.score_value);
-            args.patch(&self.signals);
-            args.patch(&self.reasoning);
-            args.patch(&self.scored_at);
-        }
+    impl ::hubgen_runtime::table::Update for LeadScoreRepo {
+        const UPDATE: &'static str = r#"UPDATE "lead_scores" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "score" = COALESCE($3::character varying(20), "score"), "score_value" = COALESCE($4::integer, "score_value"), "signals" = CASE WHEN $5::bool THEN $6::jsonb ELSE "signals" END, "reasoning" = CASE WHEN $7::bool THEN $8::text ELSE "reasoning" END, "scored_at" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE "scored_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "score", "score_value", "signals", "reasoning", "scored_at""#;
     }
 }
 #[rustfmt::skip]
@@ -8130,7 +8128,7 @@ pub mod crm_configs {
             Output = Result<CrmConfig, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "provider" = EXCLUDED."provider", "credentials_encrypted" = EXCLUDED."credentials_encrypted", "field_mappings" = COALESCE($4::jsonb, "crm_configs"."field_mappings"), "auto_sync" = COALESCE($5::boolean, "crm_configs"."auto_sync"), "active" = COALESCE($6::boolean, "crm_configs"."active") RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for CrmConfigRepo {
@@ -8149,6 +8147,11 @@ pub mod crm_configs {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "crm_configs" WHERE true"#;
         const STREAM: &'static str = r#"SELECT "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active" FROM "crm_configs" WHERE true ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(
+            _filter: &Self::Filter,
+            _args: &mut ::hubgen_runtime::repo::Args,
+        ) {}
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -8172,52 +8175,47 @@ pub mod crm_configs {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for CrmConfigFilter {
-        #[inline]
-        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
-    }
     impl ::hubgen_runtime::table::Write for CrmConfigRepo {
         type New = NewCrmConfig;
+        type Patch = CrmConfigPatch;
         const INSERT: &'static str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid) RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."provider", u."credentials_encrypted", COALESCE(u."field_mappings", '{}'), COALESCE(u."auto_sync", false), COALESCE(u."active", true), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::bytea[], $4::jsonb[], $5::boolean[], $6::boolean[]) AS u("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "crm_configs" ("id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid)"#;
         const DELETE: &'static str = r#"DELETE FROM "crm_configs" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewCrmConfig {
-        const TABLE: &'static str = "\"crm_configs\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"provider\"",
-            "\"credentials_encrypted\"",
-            "\"field_mappings\"",
-            "\"auto_sync\"",
-            "\"active\"",
-        ];
-        const STAGING: &'static str = "tenant_template_crm_configs";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for CrmConfigRepo {
-        type Patch = CrmConfigPatch;
-        const UPDATE: &'static str = r#"UPDATE "crm_configs" SET "provider" = COALESCE($2::character varying(50), "provider"), "credentials_encrypted" = COALESCE($3::bytea, "credentials_encrypted"), "field_mappings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "field_mappings" END, "auto_sync" = COALESCE($6::boolean, "auto_sync"), "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewCrmConfig {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"crm_configs\"",
+            columns: &[
+                "\"id\"",
+                "\"provider\"",
+                "\"credentials_encrypted\"",
+                "\"field_mappings\"",
+                "\"auto_sync\"",
+                "\"active\"",
+            ],
+            staging: "tenant_template_crm_configs",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.provider);
-            sink.value(&self.credentials_encrypted);
-            sink.or_default(&self.field_mappings);
-            sink.or_default(&self.auto_sync);
-            sink.or_default(&self.active);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.provider);
+            sink.value(&new.credentials_encrypted);
+            sink.or_default(&new.field_mappings);
+            sink.or_default(&new.auto_sync);
+            sink.or_default(&new.active);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.provider);
             args.column(rows, |r| &r.credentials_encrypted);
@@ -8226,20 +8224,23 @@ pub mod crm_configs {
             args.column(rows, |r| &r.active);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&patch.provider);
+            args.add(&patch.credentials_encrypted);
+            args.patch(&patch.field_mappings);
+            args.add(patch.auto_sync);
+            args.add(patch.active);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for CrmConfigPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(&self.provider);
-            args.add(&self.credentials_encrypted);
-            args.patch(&self.field_mappings);
-            args.add(self.auto_sync);
-            args.add(self.active);
-        }
+    impl ::hubgen_runtime::table::Update for CrmConfigRepo {
+        const UPDATE: &'static str = r#"UPDATE "crm_configs" SET "provider" = COALESCE($2::character varying(50), "provider"), "credentials_encrypted" = COALESCE($3::bytea, "credentials_encrypted"), "field_mappings" = CASE WHEN $4::bool THEN $5::jsonb ELSE "field_mappings" END, "auto_sync" = COALESCE($6::boolean, "auto_sync"), "active" = COALESCE($7::boolean, "active") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "provider", "credentials_encrypted", "field_mappings", "auto_sync", "active""#;
     }
 }
 #[rustfmt::skip]
@@ -8802,7 +8803,7 @@ pub mod crm_syncs {
             Output = Result<CrmSync, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) ON CONFLICT ("id") DO UPDATE SET "lead_id" = EXCLUDED."lead_id", "crm_config_id" = EXCLUDED."crm_config_id", "external_id" = COALESCE($4::character varying(255), "crm_syncs"."external_id"), "action" = EXCLUDED."action", "status" = COALESCE($6::character varying(50), "crm_syncs"."status"), "error_message" = COALESCE($7::text, "crm_syncs"."error_message"), "synced_at" = COALESCE($8::timestamp without time zone, "crm_syncs"."synced_at"), "retry_count" = COALESCE($9::integer, "crm_syncs"."retry_count"), "next_retry_at" = COALESCE($10::timestamp without time zone, "crm_syncs"."next_retry_at") RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for CrmSyncRepo {
@@ -8837,6 +8838,12 @@ pub mod crm_syncs {
         const COUNT: &'static str = r#"SELECT count(*) FROM "crm_syncs" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "next_retry_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("next_retry_at" IS NULL) = $12::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at" FROM "crm_syncs" WHERE ($1::uuid[] IS NULL OR "lead_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "lead_id" >= $2::uuid) AND ($3::uuid IS NULL OR "lead_id" < $3::uuid) AND ($4::bool IS NULL OR ("lead_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR "next_retry_at" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR "next_retry_at" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR "next_retry_at" < $11::timestamp without time zone) AND ($12::bool IS NULL OR ("next_retry_at" IS NULL) = $12::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.lead_id);
+            args.condition(&filter.status);
+            args.condition(&filter.next_retry_at);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -8868,63 +8875,54 @@ pub mod crm_syncs {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for CrmSyncFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.lead_id);
-            args.condition(&self.status);
-            args.condition(&self.next_retry_at);
-        }
-    }
     impl ::hubgen_runtime::table::Write for CrmSyncRepo {
         type New = NewCrmSync;
+        type Patch = CrmSyncPatch;
         const INSERT: &'static str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") SELECT COALESCE(u."id", gen_random_uuid()), u."lead_id", u."crm_config_id", u."external_id", u."action", COALESCE(u."status", 'pending'), u."error_message", COALESCE(u."synced_at", NOW()), COALESCE(u."retry_count", 0), u."next_retry_at" FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(50)[], $7::text[], $8::timestamp without time zone[], $9::integer[], $10::timestamp without time zone[]) AS u("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "crm_syncs" ("id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone)"#;
         const DELETE: &'static str = r#"DELETE FROM "crm_syncs" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewCrmSync {
-        const TABLE: &'static str = "\"crm_syncs\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"lead_id\"",
-            "\"crm_config_id\"",
-            "\"external_id\"",
-            "\"action\"",
-            "\"status\"",
-            "\"error_message\"",
-            "\"synced_at\"",
-            "\"retry_count\"",
-            "\"next_retry_at\"",
-        ];
-        const STAGING: &'static str = "tenant_template_crm_syncs";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for CrmSyncRepo {
-        type Patch = CrmSyncPatch;
-        const UPDATE: &'static str = r#"UPDATE "crm_syncs" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "crm_config_id" = COALESCE($3::uuid, "crm_config_id"), "external_id" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "external_id" END, "action" = COALESCE($6::character varying(50), "action"), "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "error_message" = CASE WHEN $9::bool THEN $10::text ELSE "error_message" END, "synced_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "synced_at" END, "retry_count" = CASE WHEN $13::bool THEN $14::integer ELSE "retry_count" END, "next_retry_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "next_retry_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewCrmSync {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"crm_syncs\"",
+            columns: &[
+                "\"id\"",
+                "\"lead_id\"",
+                "\"crm_config_id\"",
+                "\"external_id\"",
+                "\"action\"",
+                "\"status\"",
+                "\"error_message\"",
+                "\"synced_at\"",
+                "\"retry_count\"",
+                "\"next_retry_at\"",
+            ],
+            staging: "tenant_template_crm_syncs",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.lead_id);
-            sink.value(&self.crm_config_id);
-            sink.value(&self.external_id);
-            sink.value(&self.action);
-            sink.or_default(&self.status);
-            sink.value(&self.error_message);
-            sink.or_default(&self.synced_at);
-            sink.or_default(&self.retry_count);
-            sink.value(&self.next_retry_at);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.lead_id);
+            sink.value(&new.crm_config_id);
+            sink.value(&new.external_id);
+            sink.value(&new.action);
+            sink.or_default(&new.status);
+            sink.value(&new.error_message);
+            sink.or_default(&new.synced_at);
+            sink.or_default(&new.retry_count);
+            sink.value(&new.next_retry_at);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.lead_id);
             args.column(rows, |r| &r.crm_config_id);
@@ -8937,24 +8935,27 @@ pub mod crm_syncs {
             args.column(rows, |r| &r.next_retry_at);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.lead_id);
+            args.add(patch.crm_config_id);
+            args.patch(&patch.external_id);
+            args.add(&patch.action);
+            args.patch(&patch.status);
+            args.patch(&patch.error_message);
+            args.patch(&patch.synced_at);
+            args.patch(&patch.retry_count);
+            args.patch(&patch.next_retry_at);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for CrmSyncPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.lead_id);
-            args.add(self.crm_config_id);
-            args.patch(&self.external_id);
-            args.add(&self.action);
-            args.patch(&self.status);
-            args.patch(&self.error_message);
-            args.patch(&self.synced_at);
-            args.patch(&self.retry_count);
-            args.patch(&self.next_retry_at);
-        }
+    impl ::hubgen_runtime::table::Update for CrmSyncRepo {
+        const UPDATE: &'static str = r#"UPDATE "crm_syncs" SET "lead_id" = COALESCE($2::uuid, "lead_id"), "crm_config_id" = COALESCE($3::uuid, "crm_config_id"), "external_id" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE "external_id" END, "action" = COALESCE($6::character varying(50), "action"), "status" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "status" END, "error_message" = CASE WHEN $9::bool THEN $10::text ELSE "error_message" END, "synced_at" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE "synced_at" END, "retry_count" = CASE WHEN $13::bool THEN $14::integer ELSE "retry_count" END, "next_retry_at" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE "next_retry_at" END WHERE "id" = $1::uuid RETURNING "id", "lead_id", "crm_config_id", "external_id", "action", "status", "error_message", "synced_at", "retry_count", "next_retry_at""#;
     }
 }
 #[rustfmt::skip]
@@ -9485,7 +9486,7 @@ pub mod ai_tasks {
             Output = Result<AiTask, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) ON CONFLICT ("id") DO UPDATE SET "message_id" = EXCLUDED."message_id", "task_type" = EXCLUDED."task_type", "status" = COALESCE($4::character varying(50), "ai_tasks"."status"), "input" = COALESCE($5::jsonb, "ai_tasks"."input"), "output" = COALESCE($6::jsonb, "ai_tasks"."output"), "created_at" = COALESCE($7::timestamp without time zone, "ai_tasks"."created_at"), "completed_at" = COALESCE($8::timestamp without time zone, "ai_tasks"."completed_at"), "retry_count" = COALESCE($9::integer, "ai_tasks"."retry_count"), "error_message" = COALESCE($10::text, "ai_tasks"."error_message") RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for AiTaskRepo {
@@ -9516,6 +9517,11 @@ pub mod ai_tasks {
         const COUNT: &'static str = r#"SELECT count(*) FROM "ai_tasks" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool)"#;
         const STREAM: &'static str = r#"SELECT "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message" FROM "ai_tasks" WHERE ($1::uuid[] IS NULL OR "message_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "message_id" >= $2::uuid) AND ($3::uuid IS NULL OR "message_id" < $3::uuid) AND ($4::bool IS NULL OR ("message_id" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR "status" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR "status" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR "status" < $7::character varying(50)) AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.message_id);
+            args.condition(&filter.status);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -9544,62 +9550,54 @@ pub mod ai_tasks {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for AiTaskFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.message_id);
-            args.condition(&self.status);
-        }
-    }
     impl ::hubgen_runtime::table::Write for AiTaskRepo {
         type New = NewAiTask;
+        type Patch = AiTaskPatch;
         const INSERT: &'static str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") SELECT COALESCE(u."id", gen_random_uuid()), u."message_id", u."task_type", COALESCE(u."status", 'queued'), u."input", u."output", COALESCE(u."created_at", NOW()), u."completed_at", COALESCE(u."retry_count", 0), u."error_message" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[], $10::text[]) AS u("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "ai_tasks" ("id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text)"#;
         const DELETE: &'static str = r#"DELETE FROM "ai_tasks" WHERE "id" = $1::uuid"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewAiTask {
-        const TABLE: &'static str = "\"ai_tasks\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"message_id\"",
-            "\"task_type\"",
-            "\"status\"",
-            "\"input\"",
-            "\"output\"",
-            "\"created_at\"",
-            "\"completed_at\"",
-            "\"retry_count\"",
-            "\"error_message\"",
-        ];
-        const STAGING: &'static str = "tenant_template_ai_tasks";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for AiTaskRepo {
-        type Patch = AiTaskPatch;
-        const UPDATE: &'static str = r#"UPDATE "ai_tasks" SET "message_id" = COALESCE($2::uuid, "message_id"), "task_type" = COALESCE($3::character varying(50), "task_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "input" = CASE WHEN $6::bool THEN $7::jsonb ELSE "input" END, "output" = CASE WHEN $8::bool THEN $9::jsonb ELSE "output" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "completed_at" END, "retry_count" = CASE WHEN $14::bool THEN $15::integer ELSE "retry_count" END, "error_message" = CASE WHEN $16::bool THEN $17::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewAiTask {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"ai_tasks\"",
+            columns: &[
+                "\"id\"",
+                "\"message_id\"",
+                "\"task_type\"",
+                "\"status\"",
+                "\"input\"",
+                "\"output\"",
+                "\"created_at\"",
+                "\"completed_at\"",
+                "\"retry_count\"",
+                "\"error_message\"",
+            ],
+            staging: "tenant_template_ai_tasks",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.value(&self.message_id);
-            sink.value(&self.task_type);
-            sink.or_default(&self.status);
-            sink.value(&self.input);
-            sink.value(&self.output);
-            sink.or_default(&self.created_at);
-            sink.value(&self.completed_at);
-            sink.or_default(&self.retry_count);
-            sink.value(&self.error_message);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.value(&new.message_id);
+            sink.value(&new.task_type);
+            sink.or_default(&new.status);
+            sink.value(&new.input);
+            sink.value(&new.output);
+            sink.or_default(&new.created_at);
+            sink.value(&new.completed_at);
+            sink.or_default(&new.retry_count);
+            sink.value(&new.error_message);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.message_id);
             args.column(rows, |r| &r.task_type);
@@ -9612,24 +9610,27 @@ pub mod ai_tasks {
             args.column(rows, |r| &r.error_message);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.message_id);
+            args.add(&patch.task_type);
+            args.patch(&patch.status);
+            args.patch(&patch.input);
+            args.patch(&patch.output);
+            args.patch(&patch.created_at);
+            args.patch(&patch.completed_at);
+            args.patch(&patch.retry_count);
+            args.patch(&patch.error_message);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for AiTaskPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.message_id);
-            args.add(&self.task_type);
-            args.patch(&self.status);
-            args.patch(&self.input);
-            args.patch(&self.output);
-            args.patch(&self.created_at);
-            args.patch(&self.completed_at);
-            args.patch(&self.retry_count);
-            args.patch(&self.error_message);
-        }
+    impl ::hubgen_runtime::table::Update for AiTaskRepo {
+        const UPDATE: &'static str = r#"UPDATE "ai_tasks" SET "message_id" = COALESCE($2::uuid, "message_id"), "task_type" = COALESCE($3::character varying(50), "task_type"), "status" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE "status" END, "input" = CASE WHEN $6::bool THEN $7::jsonb ELSE "input" END, "output" = CASE WHEN $8::bool THEN $9::jsonb ELSE "output" END, "created_at" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE "created_at" END, "completed_at" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE "completed_at" END, "retry_count" = CASE WHEN $14::bool THEN $15::integer ELSE "retry_count" END, "error_message" = CASE WHEN $16::bool THEN $17::text ELSE "error_message" END WHERE "id" = $1::uuid RETURNING "id", "message_id", "task_type", "status", "input", "output", "created_at", "completed_at", "retry_count", "error_message""#;
     }
 }
 #[rustfmt::skip]

@@ -1203,7 +1203,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "name" = EXCLUDED."name", "status" = COALESCE($5::"public"."tenant_status", "public"."tenants"."status"), "description" = COALESCE($6::text, "public"."tenants"."description"), "settings" = COALESCE($7::jsonb, "public"."tenants"."settings"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_name<'a>(
@@ -1215,7 +1215,7 @@ pub mod tenants {
             Output = Result<Tenant, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT ("name") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."tenants"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "status" = COALESCE($5::"public"."tenant_status", "public"."tenants"."status"), "description" = COALESCE($6::text, "public"."tenants"."description"), "settings" = COALESCE($7::jsonb, "public"."tenants"."settings"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for TenantRepo {
@@ -1234,6 +1234,10 @@ pub mod tenants {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."tenants" WHERE ($1::bool OR "deleted_at" IS NULL)"#;
         const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE ($1::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(filter.include_deleted);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1257,59 +1261,52 @@ pub mod tenants {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for TenantFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for TenantRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings" FROM "public"."tenants" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."tenants" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
     }
     impl ::hubgen_runtime::table::Write for TenantRepo {
         type New = NewTenant;
+        type Patch = TenantPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}')) RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."name", COALESCE(u."status", 'active'), u."description", COALESCE(u."settings", '{}') FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(100)[], $5::"public"."tenant_status"[], $6::text[], $7::jsonb[]) AS u("id", "created_at", "updated_at", "name", "status", "description", "settings")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."tenants" ("id", "created_at", "updated_at", "name", "status", "description", "settings") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::"public"."tenant_status", 'active'), $6::text, COALESCE($7::jsonb, '{}'))"#;
         const DELETE: &'static str = r#"UPDATE "public"."tenants" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
-        const TABLE: &'static str = "\"public\".\"tenants\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-            "\"name\"",
-            "\"status\"",
-            "\"description\"",
-            "\"settings\"",
-        ];
-        const STAGING: &'static str = "public_tenants";
-        const ROW_SECURITY: bool = false;
-    }
-    impl ::hubgen_runtime::table::Update for TenantRepo {
-        type Patch = TenantPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "name" = COALESCE($3::character varying(100), "name"), "status" = COALESCE($4::"public"."tenant_status", "status"), "description" = CASE WHEN $5::bool THEN $6::text ELSE "description" END, "settings" = COALESCE($7::jsonb, "settings"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"tenants\"",
+            columns: &[
+                "\"id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+                "\"name\"",
+                "\"status\"",
+                "\"description\"",
+                "\"settings\"",
+            ],
+            staging: "public_tenants",
+            row_security: false,
+        });
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
-            sink.value(&self.name);
-            sink.or_default(&self.status);
-            sink.value(&self.description);
-            sink.or_default(&self.settings);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+            sink.value(&new.name);
+            sink.or_default(&new.status);
+            sink.value(&new.description);
+            sink.or_default(&new.settings);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -1319,20 +1316,23 @@ pub mod tenants {
             args.column(rows, |r| &r.settings);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.created_at);
+            args.add(&patch.name);
+            args.add(patch.status);
+            args.patch(&patch.description);
+            args.add(&patch.settings);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.created_at);
-            args.add(&self.name);
-            args.add(self.status);
-            args.patch(&self.description);
-            args.add(&self.settings);
-        }
+    impl ::hubgen_runtime::table::Update for TenantRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."tenants" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "name" = COALESCE($3::character varying(100), "name"), "status" = COALESCE($4::"public"."tenant_status", "status"), "description" = CASE WHEN $5::bool THEN $6::text ELSE "description" END, "settings" = COALESCE($7::jsonb, "settings"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "name", "status", "description", "settings""#;
     }
 }
 #[rustfmt::skip]
@@ -1937,7 +1937,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "email" = EXCLUDED."email", "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($6::character varying(50), "public"."users"."first_name"), "last_name" = COALESCE($7::character varying(50), "public"."users"."last_name"), "role" = COALESCE($8::"public"."user_role", "public"."users"."role"), "is_active" = COALESCE($9::boolean, "public"."users"."is_active"), "last_login_at" = COALESCE($10::timestamp with time zone, "public"."users"."last_login_at"), "preferences" = COALESCE($11::jsonb, "public"."users"."preferences"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `email`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_email_and_tenant_id<'a>(
@@ -1949,7 +1949,7 @@ pub mod users {
             Output = Result<User, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT ("email", "tenant_id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "password_hash" = EXCLUDED."password_hash", "first_name" = COALESCE($6::character varying(50), "public"."users"."first_name"), "last_name" = COALESCE($7::character varying(50), "public"."users"."last_name"), "role" = COALESCE($8::"public"."user_role", "public"."users"."role"), "is_active" = COALESCE($9::boolean, "public"."users"."is_active"), "last_login_at" = COALESCE($10::timestamp with time zone, "public"."users"."last_login_at"), "preferences" = COALESCE($11::jsonb, "public"."users"."preferences"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for UserRepo {
@@ -1968,6 +1968,10 @@ pub mod users {
         const ORDERS: &'static [&'static str] = &["id asc", "id desc"];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::bool OR "deleted_at" IS NULL)"#;
         const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE ($1::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(filter.include_deleted);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -1991,68 +1995,61 @@ pub mod users {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for UserFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for UserRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id" FROM "public"."users" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."users" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
     }
     impl ::hubgen_runtime::table::Write for UserRepo {
         type New = NewUser;
+        type Patch = UserPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."email", u."password_hash", u."first_name", u."last_name", COALESCE(u."role", 'AGENT'), COALESCE(u."is_active", true), u."last_login_at", COALESCE(u."preferences", '{}'), $12::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::character varying(50)[], $8::"public"."user_role"[], $9::boolean[], $10::timestamp with time zone[], $11::jsonb[]) AS u("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."users" ("id", "created_at", "updated_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::"public"."user_role", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."users" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewUser {
-        const TABLE: &'static str = "\"public\".\"users\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-            "\"email\"",
-            "\"password_hash\"",
-            "\"first_name\"",
-            "\"last_name\"",
-            "\"role\"",
-            "\"is_active\"",
-            "\"last_login_at\"",
-            "\"preferences\"",
-        ];
-        const STAGING: &'static str = "public_users";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for UserRepo {
-        type Patch = UserPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "email" = COALESCE($3::character varying(255), "email"), "password_hash" = COALESCE($4::character varying(255), "password_hash"), "first_name" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "last_name" END, "role" = COALESCE($9::"public"."user_role", "role"), "is_active" = COALESCE($10::boolean, "is_active"), "last_login_at" = CASE WHEN $11::bool THEN $12::timestamp with time zone ELSE "last_login_at" END, "preferences" = COALESCE($13::jsonb, "preferences"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"users\"",
+            columns: &[
+                "\"id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+                "\"email\"",
+                "\"password_hash\"",
+                "\"first_name\"",
+                "\"last_name\"",
+                "\"role\"",
+                "\"is_active\"",
+                "\"last_login_at\"",
+                "\"preferences\"",
+            ],
+            staging: "public_users",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
-            sink.value(&self.email);
-            sink.value(&self.password_hash);
-            sink.value(&self.first_name);
-            sink.value(&self.last_name);
-            sink.or_default(&self.role);
-            sink.or_default(&self.is_active);
-            sink.value(&self.last_login_at);
-            sink.or_default(&self.preferences);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+            sink.value(&new.email);
+            sink.value(&new.password_hash);
+            sink.value(&new.first_name);
+            sink.value(&new.last_name);
+            sink.or_default(&new.role);
+            sink.or_default(&new.is_active);
+            sink.value(&new.last_login_at);
+            sink.or_default(&new.preferences);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -2066,24 +2063,27 @@ pub mod users {
             args.column(rows, |r| &r.preferences);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.created_at);
+            args.add(&patch.email);
+            args.add(&patch.password_hash);
+            args.patch(&patch.first_name);
+            args.patch(&patch.last_name);
+            args.add(patch.role);
+            args.add(patch.is_active);
+            args.patch(&patch.last_login_at);
+            args.add(&patch.preferences);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.created_at);
-            args.add(&self.email);
-            args.add(&self.password_hash);
-            args.patch(&self.first_name);
-            args.patch(&self.last_name);
-            args.add(self.role);
-            args.add(self.is_active);
-            args.patch(&self.last_login_at);
-            args.add(&self.preferences);
-        }
+    impl ::hubgen_runtime::table::Update for UserRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."users" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "email" = COALESCE($3::character varying(255), "email"), "password_hash" = COALESCE($4::character varying(255), "password_hash"), "first_name" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "first_name" END, "last_name" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE "last_name" END, "role" = COALESCE($9::"public"."user_role", "role"), "is_active" = COALESCE($10::boolean, "is_active"), "last_login_at" = CASE WHEN $11::bool THEN $12::timestamp with time zone ELSE "last_login_at" END, "preferences" = COALESCE($13::jsonb, "preferences"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "email", "password_hash", "first_name", "last_name", "role", "is_active", "last_login_at", "preferences", "tenant_id""#;
     }
 }
 #[rustfmt::skip]
@@ -2672,7 +2672,7 @@ pub mod waha_sessions {
             Output = Result<WahaSession, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."waha_sessions"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "external_session_id" = EXCLUDED."external_session_id", "status" = COALESCE($5::"public"."waha_session_status", "public"."waha_sessions"."status"), "engine" = COALESCE($6::"public"."waha_engine", "public"."waha_sessions"."engine"), "metadata" = COALESCE($7::jsonb, "public"."waha_sessions"."metadata"), "config" = COALESCE($8::jsonb, "public"."waha_sessions"."config"), "last_activity_at" = COALESCE($9::timestamp with time zone, "public"."waha_sessions"."last_activity_at"), "error_message" = COALESCE($10::text, "public"."waha_sessions"."error_message"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
         /// Inserts the row, or, when one with the same `external_session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub fn upsert_by_external_session_id<'a>(
@@ -2684,7 +2684,7 @@ pub mod waha_sessions {
             Output = Result<WahaSession, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT ("external_session_id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."waha_sessions"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "status" = COALESCE($5::"public"."waha_session_status", "public"."waha_sessions"."status"), "engine" = COALESCE($6::"public"."waha_engine", "public"."waha_sessions"."engine"), "metadata" = COALESCE($7::jsonb, "public"."waha_sessions"."metadata"), "config" = COALESCE($8::jsonb, "public"."waha_sessions"."config"), "last_activity_at" = COALESCE($9::timestamp with time zone, "public"."waha_sessions"."last_activity_at"), "error_message" = COALESCE($10::text, "public"."waha_sessions"."error_message"), "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for WahaSessionRepo {
@@ -2714,6 +2714,12 @@ pub mod waha_sessions {
         ];
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."waha_sessions" WHERE ($1::character varying(255)[] IS NULL OR "external_session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "external_session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "external_session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("external_session_id" IS NULL) = $4::bool) AND ($5::"public"."waha_session_status"[] IS NULL OR "status" = ANY($5::"public"."waha_session_status"[])) AND ($6::"public"."waha_session_status" IS NULL OR "status" >= $6::"public"."waha_session_status") AND ($7::"public"."waha_session_status" IS NULL OR "status" < $7::"public"."waha_session_status") AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::bool OR "deleted_at" IS NULL)"#;
         const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE ($1::character varying(255)[] IS NULL OR "external_session_id" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR "external_session_id" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR "external_session_id" < $3::character varying(255)) AND ($4::bool IS NULL OR ("external_session_id" IS NULL) = $4::bool) AND ($5::"public"."waha_session_status"[] IS NULL OR "status" = ANY($5::"public"."waha_session_status"[])) AND ($6::"public"."waha_session_status" IS NULL OR "status" >= $6::"public"."waha_session_status") AND ($7::"public"."waha_session_status" IS NULL OR "status" < $7::"public"."waha_session_status") AND ($8::bool IS NULL OR ("status" IS NULL) = $8::bool) AND ($9::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
+        #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.external_session_id);
+            args.condition(&filter.status);
+            args.add(filter.include_deleted);
+        }
         #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
@@ -2746,68 +2752,59 @@ pub mod waha_sessions {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for WahaSessionFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.external_session_id);
-            args.condition(&self.status);
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for WahaSessionRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id" FROM "public"."waha_sessions" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."waha_sessions" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
     }
     impl ::hubgen_runtime::table::Write for WahaSessionRepo {
         type New = NewWahaSession;
+        type Patch = WahaSessionPatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."external_session_id", COALESCE(u."status", 'starting'), COALESCE(u."engine", 'WEBJS'), COALESCE(u."metadata", '{}'), COALESCE(u."config", '{}'), u."last_activity_at", u."error_message", $11::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::"public"."waha_session_status"[], $6::"public"."waha_engine"[], $7::jsonb[], $8::jsonb[], $9::timestamp with time zone[], $10::text[]) AS u("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."waha_sessions" ("id", "created_at", "updated_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::"public"."waha_session_status", 'starting'), COALESCE($6::"public"."waha_engine", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."waha_sessions" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewWahaSession {
-        const TABLE: &'static str = "\"public\".\"waha_sessions\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-            "\"external_session_id\"",
-            "\"status\"",
-            "\"engine\"",
-            "\"metadata\"",
-            "\"config\"",
-            "\"last_activity_at\"",
-            "\"error_message\"",
-        ];
-        const STAGING: &'static str = "public_waha_sessions";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for WahaSessionRepo {
-        type Patch = WahaSessionPatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."waha_sessions" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "external_session_id" = COALESCE($3::character varying(255), "external_session_id"), "status" = COALESCE($4::"public"."waha_session_status", "status"), "engine" = COALESCE($5::"public"."waha_engine", "engine"), "metadata" = COALESCE($6::jsonb, "metadata"), "config" = COALESCE($7::jsonb, "config"), "last_activity_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "last_activity_at" END, "error_message" = CASE WHEN $10::bool THEN $11::text ELSE "error_message" END, "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewWahaSession {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"waha_sessions\"",
+            columns: &[
+                "\"id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+                "\"external_session_id\"",
+                "\"status\"",
+                "\"engine\"",
+                "\"metadata\"",
+                "\"config\"",
+                "\"last_activity_at\"",
+                "\"error_message\"",
+            ],
+            staging: "public_waha_sessions",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
-            sink.value(&self.external_session_id);
-            sink.or_default(&self.status);
-            sink.or_default(&self.engine);
-            sink.or_default(&self.metadata);
-            sink.or_default(&self.config);
-            sink.value(&self.last_activity_at);
-            sink.value(&self.error_message);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+            sink.value(&new.external_session_id);
+            sink.or_default(&new.status);
+            sink.or_default(&new.engine);
+            sink.or_default(&new.metadata);
+            sink.or_default(&new.config);
+            sink.value(&new.last_activity_at);
+            sink.value(&new.error_message);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -2820,23 +2817,26 @@ pub mod waha_sessions {
             args.column(rows, |r| &r.error_message);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.created_at);
+            args.add(&patch.external_session_id);
+            args.add(patch.status);
+            args.add(patch.engine);
+            args.add(&patch.metadata);
+            args.add(&patch.config);
+            args.patch(&patch.last_activity_at);
+            args.patch(&patch.error_message);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for WahaSessionPatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.created_at);
-            args.add(&self.external_session_id);
-            args.add(self.status);
-            args.add(self.engine);
-            args.add(&self.metadata);
-            args.add(&self.config);
-            args.patch(&self.last_activity_at);
-            args.patch(&self.error_message);
-        }
+    impl ::hubgen_runtime::table::Update for WahaSessionRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."waha_sessions" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "external_session_id" = COALESCE($3::character varying(255), "external_session_id"), "status" = COALESCE($4::"public"."waha_session_status", "status"), "engine" = COALESCE($5::"public"."waha_engine", "engine"), "metadata" = COALESCE($6::jsonb, "metadata"), "config" = COALESCE($7::jsonb, "config"), "last_activity_at" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE "last_activity_at" END, "error_message" = CASE WHEN $10::bool THEN $11::text ELSE "error_message" END, "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "external_session_id", "status", "engine", "metadata", "config", "last_activity_at", "error_message", "tenant_id""#;
     }
 }
 #[rustfmt::skip]
@@ -3667,7 +3667,7 @@ pub mod messages {
             Output = Result<Message, ::hubgen_runtime::Error>,
         > + 'a {
             const SQL: &str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) ON CONFLICT ("id") DO UPDATE SET "created_at" = COALESCE($2::timestamp with time zone, "public"."messages"."created_at"), "updated_at" = COALESCE($3::timestamp with time zone, now()), "direction" = EXCLUDED."direction", "to_msisdn" = EXCLUDED."to_msisdn", "from_msisdn" = EXCLUDED."from_msisdn", "body" = COALESCE($7::text, "public"."messages"."body"), "status" = COALESCE($8::"public"."message_status", "public"."messages"."status"), "waha_message_id" = COALESCE($9::character varying(255), "public"."messages"."waha_message_id"), "raw_payload" = COALESCE($10::jsonb, "public"."messages"."raw_payload"), "message_type" = COALESCE($11::character varying(50), "public"."messages"."message_type"), "media_url" = COALESCE($12::character varying(500), "public"."messages"."media_url"), "metadata" = COALESCE($13::jsonb, "public"."messages"."metadata"), "error_message" = COALESCE($14::text, "public"."messages"."error_message"), "delivered_at" = COALESCE($15::timestamp with time zone, "public"."messages"."delivered_at"), "session_id" = EXCLUDED."session_id", "deleted_at" = NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
-            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new)
+            ::hubgen_runtime::repo::insert::<Self, _>(&mut *tx, SQL, new)
         }
     }
     impl ::hubgen_runtime::table::Table for MessageRepo {
@@ -3706,6 +3706,16 @@ pub mod messages {
         const COUNT: &'static str = r#"SELECT count(*) FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "session_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "session_id" >= $2::uuid) AND ($3::uuid IS NULL OR "session_id" < $3::uuid) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "to_msisdn" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "to_msisdn" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "to_msisdn" < $7::character varying(20)) AND ($8::bool IS NULL OR ("to_msisdn" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR "from_msisdn" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR "from_msisdn" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR "from_msisdn" < $11::character varying(20)) AND ($12::bool IS NULL OR ("from_msisdn" IS NULL) = $12::bool) AND ($13::"public"."message_status"[] IS NULL OR "status" = ANY($13::"public"."message_status"[])) AND ($14::"public"."message_status" IS NULL OR "status" >= $14::"public"."message_status") AND ($15::"public"."message_status" IS NULL OR "status" < $15::"public"."message_status") AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR "created_at" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR "created_at" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR "created_at" < $19::timestamp with time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR "waha_message_id" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR "waha_message_id" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR "waha_message_id" < $23::character varying(255)) AND ($24::bool IS NULL OR ("waha_message_id" IS NULL) = $24::bool) AND ($25::bool OR "deleted_at" IS NULL)"#;
         const STREAM: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE ($1::uuid[] IS NULL OR "session_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "session_id" >= $2::uuid) AND ($3::uuid IS NULL OR "session_id" < $3::uuid) AND ($4::bool IS NULL OR ("session_id" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR "to_msisdn" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR "to_msisdn" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR "to_msisdn" < $7::character varying(20)) AND ($8::bool IS NULL OR ("to_msisdn" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR "from_msisdn" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR "from_msisdn" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR "from_msisdn" < $11::character varying(20)) AND ($12::bool IS NULL OR ("from_msisdn" IS NULL) = $12::bool) AND ($13::"public"."message_status"[] IS NULL OR "status" = ANY($13::"public"."message_status"[])) AND ($14::"public"."message_status" IS NULL OR "status" >= $14::"public"."message_status") AND ($15::"public"."message_status" IS NULL OR "status" < $15::"public"."message_status") AND ($16::bool IS NULL OR ("status" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR "created_at" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR "created_at" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR "created_at" < $19::timestamp with time zone) AND ($20::bool IS NULL OR ("created_at" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR "waha_message_id" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR "waha_message_id" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR "waha_message_id" < $23::character varying(255)) AND ($24::bool IS NULL OR ("waha_message_id" IS NULL) = $24::bool) AND ($25::bool OR "deleted_at" IS NULL) ORDER BY "id""#;
         #[inline]
+        fn bind_filter(filter: &Self::Filter, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&filter.session_id);
+            args.condition(&filter.to_msisdn);
+            args.condition(&filter.from_msisdn);
+            args.condition(&filter.status);
+            args.condition(&filter.created_at);
+            args.condition(&filter.waha_message_id);
+            args.add(filter.include_deleted);
+        }
+        #[inline]
         fn bind_key(key: &Self::Key, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(key);
         }
@@ -3740,84 +3750,71 @@ pub mod messages {
             }
         }
     }
-    impl ::hubgen_runtime::repo::Filter for MessageFilter {
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.condition(&self.session_id);
-            args.condition(&self.to_msisdn);
-            args.condition(&self.from_msisdn);
-            args.condition(&self.status);
-            args.condition(&self.created_at);
-            args.condition(&self.waha_message_id);
-            args.add(self.include_deleted);
-        }
-    }
     impl ::hubgen_runtime::table::SoftDelete for MessageRepo {
         const GET_INCLUDING_DELETED: &'static str = r#"SELECT "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id" FROM "public"."messages" WHERE "id" = $1::uuid"#;
         const RESTORE: &'static str = r#"UPDATE "public"."messages" SET "deleted_at" = NULL WHERE "id" = $1::uuid AND "deleted_at" IS NOT NULL"#;
     }
     impl ::hubgen_runtime::table::Write for MessageRepo {
         type New = NewMessage;
+        type Patch = MessagePatch;
         const INSERT: &'static str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
         const INSERT_MANY: Option<&'static str> = Some(
             r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), u."direction", u."to_msisdn", u."from_msisdn", u."body", COALESCE(u."status", 'queued'), u."waha_message_id", u."raw_payload", COALESCE(u."message_type", 'text'), u."media_url", COALESCE(u."metadata", '{}'), u."error_message", u."delivered_at", u."session_id", $17::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::"public"."message_direction"[], $5::character varying(20)[], $6::character varying(20)[], $7::text[], $8::"public"."message_status"[], $9::character varying(255)[], $10::jsonb[], $11::character varying(50)[], $12::character varying(500)[], $13::jsonb[], $14::text[], $15::timestamp with time zone[], $16::uuid[]) AS u("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id")"#,
         );
         const INSERT_ONE: &'static str = r#"INSERT INTO "public"."messages" ("id", "created_at", "updated_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "session_id", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::"public"."message_direction", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::"public"."message_status", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid)"#;
         const DELETE: &'static str = r#"UPDATE "public"."messages" SET "deleted_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL"#;
-    }
-    impl ::hubgen_runtime::copy::CopyRow for NewMessage {
-        const TABLE: &'static str = "\"public\".\"messages\"";
-        const COLUMNS: &'static [&'static str] = &[
-            "\"id\"",
-            "\"created_at\"",
-            "\"updated_at\"",
-            "\"direction\"",
-            "\"to_msisdn\"",
-            "\"from_msisdn\"",
-            "\"body\"",
-            "\"status\"",
-            "\"waha_message_id\"",
-            "\"raw_payload\"",
-            "\"message_type\"",
-            "\"media_url\"",
-            "\"metadata\"",
-            "\"error_message\"",
-            "\"delivered_at\"",
-            "\"session_id\"",
-        ];
-        const STAGING: &'static str = "public_messages";
-        const ROW_SECURITY: bool = true;
-    }
-    impl ::hubgen_runtime::table::Update for MessageRepo {
-        type Patch = MessagePatch;
-        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "direction" = COALESCE($3::"public"."message_direction", "direction"), "to_msisdn" = COALESCE($4::character varying(20), "to_msisdn"), "from_msisdn" = COALESCE($5::character varying(20), "from_msisdn"), "body" = CASE WHEN $6::bool THEN $7::text ELSE "body" END, "status" = COALESCE($8::"public"."message_status", "status"), "waha_message_id" = CASE WHEN $9::bool THEN $10::character varying(255) ELSE "waha_message_id" END, "raw_payload" = CASE WHEN $11::bool THEN $12::jsonb ELSE "raw_payload" END, "message_type" = COALESCE($13::character varying(50), "message_type"), "media_url" = CASE WHEN $14::bool THEN $15::character varying(500) ELSE "media_url" END, "metadata" = COALESCE($16::jsonb, "metadata"), "error_message" = CASE WHEN $17::bool THEN $18::text ELSE "error_message" END, "delivered_at" = CASE WHEN $19::bool THEN $20::timestamp with time zone ELSE "delivered_at" END, "session_id" = COALESCE($21::uuid, "session_id"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
-    }
-    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        const COPY: Option<::hubgen_runtime::copy::CopyTarget> = Some(::hubgen_runtime::copy::CopyTarget {
+            table: "\"public\".\"messages\"",
+            columns: &[
+                "\"id\"",
+                "\"created_at\"",
+                "\"updated_at\"",
+                "\"direction\"",
+                "\"to_msisdn\"",
+                "\"from_msisdn\"",
+                "\"body\"",
+                "\"status\"",
+                "\"waha_message_id\"",
+                "\"raw_payload\"",
+                "\"message_type\"",
+                "\"media_url\"",
+                "\"metadata\"",
+                "\"error_message\"",
+                "\"delivered_at\"",
+                "\"session_id\"",
+            ],
+            staging: "public_messages",
+            row_security: true,
+        });
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
         #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
-            sink.or_default(&self.id);
-            sink.or_default(&self.created_at);
-            sink.or_default(&self.updated_at);
-            sink.value(&self.direction);
-            sink.value(&self.to_msisdn);
-            sink.value(&self.from_msisdn);
-            sink.value(&self.body);
-            sink.or_default(&self.status);
-            sink.value(&self.waha_message_id);
-            sink.value(&self.raw_payload);
-            sink.or_default(&self.message_type);
-            sink.value(&self.media_url);
-            sink.or_default(&self.metadata);
-            sink.value(&self.error_message);
-            sink.value(&self.delivered_at);
-            sink.value(&self.session_id);
+        fn validate(new: &Self::New) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            new.validate()
         }
         #[inline]
-        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) -> bool {
+        fn bind(new: &Self::New, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&new.id);
+            sink.or_default(&new.created_at);
+            sink.or_default(&new.updated_at);
+            sink.value(&new.direction);
+            sink.value(&new.to_msisdn);
+            sink.value(&new.from_msisdn);
+            sink.value(&new.body);
+            sink.or_default(&new.status);
+            sink.value(&new.waha_message_id);
+            sink.value(&new.raw_payload);
+            sink.or_default(&new.message_type);
+            sink.value(&new.media_url);
+            sink.or_default(&new.metadata);
+            sink.value(&new.error_message);
+            sink.value(&new.delivered_at);
+            sink.value(&new.session_id);
+        }
+        #[inline]
+        fn bind_columns(
+            rows: &[Self::New],
+            args: &mut ::hubgen_runtime::repo::Args,
+        ) -> bool {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
             args.column(rows, |r| &r.updated_at);
@@ -3836,29 +3833,32 @@ pub mod messages {
             args.column(rows, |r| &r.session_id);
             true
         }
+        #[inline]
+        fn validate_patch(
+            patch: &Self::Patch,
+        ) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            patch.validate()
+        }
+        #[inline]
+        fn bind_patch(patch: &Self::Patch, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(patch.created_at);
+            args.add(patch.direction);
+            args.add(&patch.to_msisdn);
+            args.add(&patch.from_msisdn);
+            args.patch(&patch.body);
+            args.add(patch.status);
+            args.patch(&patch.waha_message_id);
+            args.patch(&patch.raw_payload);
+            args.add(&patch.message_type);
+            args.patch(&patch.media_url);
+            args.add(&patch.metadata);
+            args.patch(&patch.error_message);
+            args.patch(&patch.delivered_at);
+            args.add(patch.session_id);
+        }
     }
-    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
-        #[inline]
-        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            self.validate()
-        }
-        #[inline]
-        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
-            args.add(self.created_at);
-            args.add(self.direction);
-            args.add(&self.to_msisdn);
-            args.add(&self.from_msisdn);
-            args.patch(&self.body);
-            args.add(self.status);
-            args.patch(&self.waha_message_id);
-            args.patch(&self.raw_payload);
-            args.add(&self.message_type);
-            args.patch(&self.media_url);
-            args.add(&self.metadata);
-            args.patch(&self.error_message);
-            args.patch(&self.delivered_at);
-            args.add(self.session_id);
-        }
+    impl ::hubgen_runtime::table::Update for MessageRepo {
+        const UPDATE: &'static str = r#"UPDATE "public"."messages" SET "created_at" = COALESCE($2::timestamp with time zone, "created_at"), "direction" = COALESCE($3::"public"."message_direction", "direction"), "to_msisdn" = COALESCE($4::character varying(20), "to_msisdn"), "from_msisdn" = COALESCE($5::character varying(20), "from_msisdn"), "body" = CASE WHEN $6::bool THEN $7::text ELSE "body" END, "status" = COALESCE($8::"public"."message_status", "status"), "waha_message_id" = CASE WHEN $9::bool THEN $10::character varying(255) ELSE "waha_message_id" END, "raw_payload" = CASE WHEN $11::bool THEN $12::jsonb ELSE "raw_payload" END, "message_type" = COALESCE($13::character varying(50), "message_type"), "media_url" = CASE WHEN $14::bool THEN $15::character varying(500) ELSE "media_url" END, "metadata" = COALESCE($16::jsonb, "metadata"), "error_message" = CASE WHEN $17::bool THEN $18::text ELSE "error_message" END, "delivered_at" = CASE WHEN $19::bool THEN $20::timestamp with time zone ELSE "delivered_at" END, "session_id" = COALESCE($21::uuid, "session_id"), "updated_at" = now() WHERE "id" = $1::uuid AND "deleted_at" IS NULL RETURNING "id", "created_at", "updated_at", "deleted_at", "direction", "to_msisdn", "from_msisdn", "body", "status", "waha_message_id", "raw_payload", "message_type", "media_url", "metadata", "error_message", "delivered_at", "tenant_id", "session_id""#;
     }
 }
 #[rustfmt::skip]
