@@ -65,3 +65,36 @@ async fn a_hub_of_another_schema_expands_with_its_ids_and_enums() {
     drop(conn);
     db.drop_db().await;
 }
+
+/// A table with an array column: COPY cannot write it, so `insert_copy`
+/// inserts as `insert_many` does (row by row here: `UNNEST` would flatten
+/// the arrays), and the rows land the same.
+mod tagged {
+    hubgen_macros::hub!("data/tagged.hubs", tagged);
+}
+
+#[tokio::test]
+async fn insert_copy_inserts_as_insert_many_where_copy_cannot_write_a_column() {
+    use tagged::{NewNote, NoteFilter, NoteRepo, NoteSort, PageRequest};
+    let db = TestDatabase::create("macro_tagged", tagged::MIGRATIONS, "", 2).await;
+    let mut conn = db.pool.acquire().await.expect("connection");
+    let note = |body: &str, tags: Option<Vec<String>>| NewNote {
+        id: None,
+        body: body.into(),
+        tags,
+    };
+    let copied = [note("a", Some(vec!["x".into(), "y".into()])), note("b", None)];
+    let many = [note("c", Some(vec!["x".into(), "y".into()])), note("d", None)];
+    assert_eq!(NoteRepo::insert_copy(&mut conn, &copied).await.expect("copy"), 2);
+    assert_eq!(NoteRepo::insert_many(&mut conn, &many).await.expect("many"), 2);
+    let page = NoteRepo::list(&mut conn, &NoteFilter::default(), &PageRequest::first(10).by(NoteSort::Id))
+        .await
+        .expect("list");
+    let mut stored: Vec<(String, Option<Vec<String>>)> = page.items.into_iter().map(|n| (n.body, n.tags)).collect();
+    stored.sort();
+    let tags = Some(vec!["x".to_string(), "y".to_string()]);
+    let expected = [("a", tags.clone()), ("b", None), ("c", tags), ("d", None)];
+    assert_eq!(stored, expected.map(|(body, tags)| (body.to_string(), tags)));
+    drop(conn);
+    db.drop_db().await;
+}

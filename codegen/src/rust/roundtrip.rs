@@ -428,12 +428,9 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             assert!(matches!(#repo::delete(#exec, #key).await, Err(::hubgen_runtime::Error::NotFound)));
         }
     };
-    // The third row comes by COPY where the table allows it, else by UNNEST too.
-    let copy_one = if shape.copies() {
-        quote!(assert_eq!(#repo::insert_copy(#exec, &[sample(3)]).await?, 1);)
-    } else {
-        quote!(assert_eq!(#repo::insert_many(#exec, &[sample(3)]).await?, 1);)
-    };
+    // The third row comes by `insert_copy`: by COPY where the table allows
+    // it, else as `insert_many` inserts.
+    let copy_one = quote!(assert_eq!(#repo::insert_copy(#exec, &[sample(3)]).await?, 1););
     let inserts = (!one_per_tenant).then(|| {
         quote! {
             assert_eq!(#repo::insert_many(#exec, &[sample(2)]).await?, 1);
