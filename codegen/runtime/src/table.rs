@@ -1,11 +1,10 @@
 //! Repositories as traits: a generated repository implements them with its
 //! table's statements (consts), its types and which field goes to which
 //! parameter, and every method comes from here, written once. A hub crate
-//! then holds its SQL and a few small functions per table, in as few impls as
-//! can hold them (each impl costs every build of the crate), not a dozen
-//! methods to compile for each; only what differs by table is generated as
-//! methods of the repository itself (`get_by_*`, `upsert_by_*`, a versioned
-//! `update`).
+//! then holds its SQL and a few small functions per table, in one impl per
+//! trait, not a dozen methods to compile for each; only what differs by table
+//! is generated as methods of the repository itself (`get_by_*`,
+//! `upsert_by_*`, a versioned `update`).
 //!
 //! The methods are the traits' own, so the traits must be in scope to call
 //! them: `use hubgen_runtime::prelude::*;`.
