@@ -853,30 +853,23 @@ fn update_impl(shape: &Shape) -> TokenStream {
 /// repository's own method (`None` for other tables: see [`update_impl`]).
 fn versioned_update(shape: &Shape, t: &ShapeTokens) -> Option<TokenStream> {
     let version = version_column(shape)?;
-    let table = shape.table;
-    let name = shape.table_sql();
     let ty = shape.ty(version);
     let key = shape.key_type();
     // No row matched: either it is gone, or its version moved on. The key
     // is asked for twice then, so the first use clones it.
     let first = key_params(shape, if key_is_copy(shape) { quote!(key) } else { quote!(key.clone()) });
-    let params = key_params(shape, quote!(key));
-    let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
-    let exists_condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
-    let exists_sql = raw_string(&format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {exists_condition}{live})"));
     let sql = raw_string(&update_sql(shape));
     let patch_ty = &shape.patch;
-    let table_name = &table.name;
+    let table_name = &shape.table.name;
     let ShapeTokens { exec, scope, row } = t;
     Some(quote! {
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(#exec, key: #key, patch: &#patch_ty, expected_version: #ty) -> Result<#row, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            const EXISTS: &str = #exists_sql;
             if let Some(row) = ::hubgen_runtime::repo::update::<Self, _>(#scope, SQL, #first, patch, (expected_version,)).await? {
                 return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(#scope, EXISTS, #params).await?;
+            let exists = <Self as ::hubgen_runtime::table::Table>::exists(#scope, key).await?;
             Err(if exists { ::hubgen_runtime::Error::Conflict { table: #table_name } } else { ::hubgen_runtime::Error::NotFound })
         }
     })

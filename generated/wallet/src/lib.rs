@@ -829,7 +829,6 @@ pub mod wallets {
             expected_version: i32,
         ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."wallets" SET "user_id" = COALESCE($2::uuid, "user_id"), "tenant_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "tenant_id" END, "currency" = COALESCE($5::character varying(10), "currency"), "balance" = CASE WHEN $6::bool THEN $7::numeric(19,4) ELSE "balance" END, "available_balance" = CASE WHEN $8::bool THEN $9::numeric(19,4) ELSE "available_balance" END, "frozen_balance" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE "frozen_balance" END, "status" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE "status" END, "wallet_type" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE "wallet_type" END, "metadata" = CASE WHEN $16::bool THEN $17::jsonb ELSE "metadata" END, "created_at" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE "created_at" END, "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $20::integer RETURNING "id", "user_id", "tenant_id", "currency", "balance", "available_balance", "frozen_balance", "status", "wallet_type", "metadata", "version", "created_at", "updated_at""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."wallets" WHERE "id" = $1::uuid)"#;
             if let Some(row) = ::hubgen_runtime::repo::update::<
                 Self,
                 _,
@@ -838,7 +837,8 @@ pub mod wallets {
             {
                 return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            let exists = <Self as ::hubgen_runtime::table::Table>::exists(&mut *tx, key)
+                .await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {

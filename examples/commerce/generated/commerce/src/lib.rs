@@ -5692,7 +5692,6 @@ pub mod products {
             expected_version: i32,
         ) -> Result<Product, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."products" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "name" = COALESCE($3::character varying(255), "name"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "price" = COALESCE($6::numeric(12,2), "price"), "inventory_count" = COALESCE($7::integer, "inventory_count"), "is_active" = COALESCE($8::boolean, "is_active"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             if let Some(row) = ::hubgen_runtime::repo::update::<
                 Self,
                 _,
@@ -5701,7 +5700,8 @@ pub mod products {
             {
                 return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            let exists = <Self as ::hubgen_runtime::table::Table>::exists(&mut *tx, key)
+                .await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -6422,7 +6422,6 @@ pub mod orders {
             expected_version: i32,
         ) -> Result<Order, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."orders" SET "product_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "product_id" END, "seller_id" = COALESCE($4::uuid, "seller_id"), "customer_id" = COALESCE($5::uuid, "customer_id"), "status" = COALESCE($6::"public"."order_status", "status"), "channel" = COALESCE($7::character varying(50), "channel"), "total_amount" = COALESCE($8::numeric(12,2), "total_amount"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             if let Some(row) = ::hubgen_runtime::repo::update::<
                 Self,
                 _,
@@ -6431,7 +6430,8 @@ pub mod orders {
             {
                 return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            let exists = <Self as ::hubgen_runtime::table::Table>::exists(&mut *tx, key)
+                .await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -7609,7 +7609,6 @@ pub mod order_returns {
             expected_version: i32,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."order_returns" SET "order_id" = COALESCE($2::uuid, "order_id"), "status" = COALESCE($3::character varying(20), "status"), "reason" = CASE WHEN $4::bool THEN $5::text ELSE "reason" END, "approved_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "approved_by" END, "return_date" = CASE WHEN $8::bool THEN $9::date ELSE "return_date" END, "created_at" = COALESCE($10::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $11::integer RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
             if let Some(row) = ::hubgen_runtime::repo::update::<
                 Self,
                 _,
@@ -7618,7 +7617,8 @@ pub mod order_returns {
             {
                 return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            let exists = <Self as ::hubgen_runtime::table::Table>::exists(&mut *tx, key)
+                .await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -10803,7 +10803,6 @@ pub mod seller_onboarding {
             expected_version: i32,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
             const SQL: &str = r#"UPDATE "public"."seller_onboarding" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "onboarding_status" = COALESCE($3::character varying(30), "onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "verification_status"), "submitted_at" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "submitted_at" END, "verified_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "verified_at" END, "rejected_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "rejected_at" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $12::integer RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
-            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
             if let Some(row) = ::hubgen_runtime::repo::update::<
                 Self,
                 _,
@@ -10812,7 +10811,8 @@ pub mod seller_onboarding {
             {
                 return Ok(row);
             }
-            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
+            let exists = <Self as ::hubgen_runtime::table::Table>::exists(&mut *tx, key)
+                .await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
